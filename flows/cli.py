@@ -1,0 +1,239 @@
+"""The `newswatch` command line: a thin shell over the flows and the warehouse.
+
+`sql`, `feeds`, `runs` and `report` never import Prefect. Exit codes: 0 run
+completed (even with failed feeds), 1 the run itself failed, 2 usage/config error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from extractors.errors import ConfigError, NewswatchError, PermanentError, TransientError
+
+app = typer.Typer(
+    name="newswatch",
+    help="Monitor news feeds on the Armenia–Azerbaijan conflict into a DuckDB warehouse.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML config file (default: ./newswatch.toml, else built-in defaults)."),
+]
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"newswatch: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None):
+    from flows.config import load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+
+
+def _prepare_prefect(settings) -> None:
+    """Quiet, local Prefect defaults (a user's own settings win)."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.warehouse_path.parent / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _print_report(report) -> None:
+    from warehouse.reports import format_text
+
+    typer.echo(format_text(report))
+
+
+def _run_monitor(settings, config_path: str | None, trigger: str) -> int:
+    """Run the monitor flow and print its report; return the exit code."""
+    _prepare_prefect(settings)
+    from flows.monitor import monitor_for
+    from warehouse.connection import read_connection
+    from warehouse.reports import load_report
+
+    try:
+        state = monitor_for(settings)(config_path=config_path, trigger=trigger, return_state=True)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict) and "run" in result:
+        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+            report = load_report(con, result["run"]["run_id"])
+        if report is not None:
+            _print_report(report)
+    if state.is_completed():
+        return 0
+    if isinstance(result, ConfigError):
+        _fail(str(result), 2)
+    typer.echo(f"newswatch: the run failed: {result}", err=True)
+    return 1
+
+
+@app.command()
+def run(config: ConfigOpt = None) -> None:
+    """One monitoring pass: poll feeds, fetch and store new articles, print the run report.
+
+    Example: newswatch run --config newswatch.toml
+    """
+    settings = _settings(config)
+    if not settings.enabled_feeds:
+        _fail(f"no enabled [[feeds]] in {settings.source}: add at least one feed", 2)
+    raise typer.Exit(_run_monitor(settings, str(config) if config else None, "manual"))
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="Warehouse file of the demo.")] = Path("data/demo.duckdb"),
+) -> None:
+    """Offline demo: serve examples/ on 127.0.0.1, run the monitor into data/demo.duckdb.
+
+    Example: newswatch demo
+    """
+    from flows.demo import run_demo
+
+    raise typer.Exit(run_demo(db, _run_monitor, _settings))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One read-only SQL statement.")],
+    config: ConfigOpt = None,
+    db: Annotated[Path | None, typer.Option("--db", help="Warehouse file (overrides the config).")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+) -> None:
+    """Run a read-only SQL query against the warehouse.
+
+    Example: newswatch sql "SELECT feed_name, count(*) FROM articles GROUP BY 1" --format csv
+    """
+    from flows.output import render
+    from warehouse.readonly import run_query
+
+    path = db if db is not None else _settings(config).warehouse_path
+    try:
+        columns, rows = run_query(path, query)
+    except TransientError as exc:
+        _fail(str(exc), 1)
+    except NewswatchError as exc:
+        _fail(str(exc), 2)
+    if columns:
+        typer.echo(render(columns, rows, fmt.value))
+
+
+@app.command()
+def feeds(config: ConfigOpt = None) -> None:
+    """List configured feeds with their health (last status, failures, articles).
+
+    Example: newswatch feeds
+    """
+    from flows.output import render
+    from warehouse import queries
+    from warehouse.connection import WarehouseMissingError, read_connection
+    from warehouse.store import fetch_dicts
+
+    settings = _settings(config)
+    health: dict[str, dict] = {}
+    try:
+        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+            health = {r["name"]: r for r in fetch_dicts(con, queries.FEED_HEALTH)}
+    except WarehouseMissingError:
+        pass
+    except TransientError as exc:
+        _fail(str(exc), 1)
+    columns = ["name", "enabled", "last_status", "last_polled_at", "failures", "articles", "url", "last_error"]
+    rows = []
+    for f in settings.feeds:
+        h = health.get(f.name, {})
+        rows.append([f.name, f.enabled, h.get("last_status") or "never polled", h.get("last_polled_at"),
+                     h.get("consecutive_failures", 0), h.get("articles", 0), f.url, h.get("last_error")])
+    typer.echo(render(columns, rows, "table"))
+
+
+@app.command()
+def runs(
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 10,
+) -> None:
+    """Show the most recent runs with their counters.
+
+    Example: newswatch runs --limit 5
+    """
+    from flows.output import render
+    from warehouse import queries
+    from warehouse.connection import read_connection
+    from warehouse.store import fetch_dicts
+
+    settings = _settings(config)
+    try:
+        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+            rows = fetch_dicts(con, queries.RECENT_RUNS, [limit])
+    except NewswatchError as exc:
+        _fail(str(exc), 1 if isinstance(exc, TransientError) else 2)
+    columns = ["run_id", "flow", "trigger", "status", "started_at", "feeds_total", "feeds_failed",
+               "feeds_not_modified", "entries_new", "articles_stored", "duplicates_url",
+               "duplicates_text", "extraction_failed"]
+    typer.echo(render(columns, [[r[c] for c in columns] for r in rows], "table"))
+
+
+@app.command()
+def report(
+    config: ConfigOpt = None,
+    run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: the latest run).")] = None,
+) -> None:
+    """Print the report of a run (the latest by default).
+
+    Example: newswatch report --run 0b9d…
+    """
+    from warehouse import queries
+    from warehouse.connection import read_connection
+    from warehouse.reports import load_report
+
+    settings = _settings(config)
+    try:
+        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+            if run_id is None:
+                latest = con.execute(queries.RECENT_RUNS, [1]).fetchone()
+                if latest is None:
+                    _fail("no runs recorded yet: run `newswatch run` first", 2)
+                run_id = latest[0]
+            found = load_report(con, run_id)
+    except NewswatchError as exc:
+        _fail(str(exc), 1 if isinstance(exc, TransientError) else 2)
+    if found is None:
+        _fail(f"no run with id {run_id!r} (see `newswatch runs`)", 2)
+    _print_report(found)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except PermanentError as exc:
+        typer.echo(f"newswatch: error: {exc}", err=True)
+        sys.exit(2)
+    except NewswatchError as exc:
+        typer.echo(f"newswatch: error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""The ``monitor`` flow: one monitoring pass, feeds -> articles -> warehouse -> report.
+
+Orchestration only: the work is done by ``flows.steps`` (network + CPU) and
+``warehouse`` (DuckDB). All warehouse writes happen on the flow's thread, in
+short transactions, so one process is the only writer and readers get in between.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from extractors.articles import entry_url
+from extractors.errors import TransientError
+from extractors.fetching import Fetcher
+from extractors.records import Article, FeedEntry, FeedState, RunCounters, RunError
+from extractors.seeds import load_seed_articles
+from flows.config import Settings, load_settings
+from flows.publish import publish_report
+from flows.steps import (
+    FeedSpec,
+    PageOutcome,
+    PollOutcome,
+    failed_poll,
+    fetch_and_extract,
+    next_feed_state,
+    poll_feed,
+    poll_row,
+)
+from warehouse import store
+from warehouse.connection import write_connection
+from warehouse.reports import RunReport, load_report
+
+
+def _retry_transient(task_obj: Any, task_run: Any, state: Any) -> bool:
+    """Retry a task only when it failed with a TransientError."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="poll-feed", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE,
+      retry_condition_fn=_retry_transient, task_run_name="poll-{feed.name}")
+def poll_feed_task(fetcher: Fetcher, feed: FeedSpec, state: FeedState | None) -> PollOutcome:
+    return poll_feed(fetcher, feed, state)
+
+
+@task(name="fetch-extract-batch", cache_policy=NO_CACHE,
+      task_run_name="batch-{batch_no}")
+def batch_task(fetcher: Fetcher, entries: Sequence[FeedEntry], batch_no: int, run_id: str,
+               origin: str, pool: ProcessPoolExecutor | None, fetch_threads: int) -> list[PageOutcome]:
+    return fetch_and_extract(fetcher, entries, run_id=run_id, origin=origin,
+                             extract_pool=pool, fetch_threads=fetch_threads)
+
+
+@dataclass
+class _FeedProgress:
+    """Per-feed bookkeeping until the feed's state can be written."""
+
+    outcome: PollOutcome
+    previous: FeedState | None
+    new_entries: int = 0
+    batches_left: int = 0
+    transient_failures: int = 0
+    written: bool = False
+
+
+@dataclass
+class PassResult:
+    run_id: str
+    report: RunReport | None
+    counters: RunCounters = field(default_factory=RunCounters)
+
+
+def ensure_seeds(settings: Settings) -> int:
+    """Load the seed corpus into the warehouse if it is not there yet; return rows added."""
+    with write_connection(settings.warehouse_path) as con:
+        have = {r[0] for r in con.execute("SELECT article_id FROM articles WHERE origin = 'seed'").fetchall()}
+        seeds = [a for a in load_seed_articles() if a.article_id not in have]
+        if not seeds:
+            return 0
+        return len(store.write_batch(con, seeds))
+
+
+def _select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[FeedEntry]:
+    """Entries not stored yet (by GUID or canonical URL), first occurrence only."""
+    candidates = [e for o in outcomes for e in o.entries]
+    with write_connection(settings.warehouse_path) as con:
+        known_guids, known_urls = store.known_keys(
+            con, [e.guid for e in candidates], [u for e in candidates if (u := entry_url(e))]
+        )
+    seen: set[str] = set()
+    fresh: list[FeedEntry] = []
+    for entry in candidates:
+        url = entry_url(entry)
+        if url is None or entry.guid in known_guids or url in known_urls or url in seen:
+            continue
+        seen.add(url)
+        fresh.append(entry)
+    return fresh
+
+
+def _tally_page(counters: RunCounters, outcome: PageOutcome) -> None:
+    if outcome.fetched:
+        counters.articles_fetched += 1
+    if outcome.extraction_failed:
+        counters.extraction_failed += 1
+    if outcome.error:
+        counters.errors.append(outcome.error)
+
+
+def run_pass(settings: Settings, *, run_id: str, flow_name: str = "monitor",
+             trigger: str = "manual", parameters: dict[str, Any] | None = None,
+             origin: str = "feed") -> PassResult:
+    """One monitoring pass inside a running flow. Returns the run's report."""
+    logger = get_run_logger()
+    counters = RunCounters()
+    started = datetime.now(UTC)
+    path = settings.warehouse_path
+    with write_connection(path) as con:
+        store.start_run(con, run_id, flow_name, trigger, parameters or {}, started)
+        states = store.load_feed_states(con)
+    status = "failed"
+    try:
+        added = ensure_seeds(settings)
+        if added:
+            logger.info("loaded %d seed articles", added)
+        with ExitStack() as stack:
+            fetcher = stack.enter_context(Fetcher(settings.fetch))
+            _monitor_feeds(settings, fetcher, states, counters, run_id, origin, stack)
+        status = "completed"
+    except Exception as exc:
+        counters.errors.append(RunError(stage="run", message=f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        with write_connection(path) as con:
+            con.execute("BEGIN TRANSACTION")
+            store.finish_run(con, run_id, status, counters, datetime.now(UTC))
+            con.execute("COMMIT")
+            report = load_report(con, run_id)
+        if report is not None:
+            publish_report(report)
+    return PassResult(run_id, report, counters)
+
+
+def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedState],
+                   counters: RunCounters, run_id: str, origin: str, stack: ExitStack) -> None:
+    logger = get_run_logger()
+    feeds = [FeedSpec(f.name, f.url) for f in settings.enabled_feeds]
+    counters.feeds_total = len(feeds)
+    futures = {}
+    for feed in feeds:
+        state = states.get(feed.name)
+        conditional = state if state and state.url == feed.url else None
+        futures[feed.name] = poll_feed_task.submit(fetcher, feed, conditional)
+    progress: dict[str, _FeedProgress] = {}
+    for feed in feeds:
+        try:
+            outcome = futures[feed.name].result()
+        except Exception as exc:  # retries exhausted or unexpected crash: record and go on
+            outcome = failed_poll(feed, exc)
+        progress[feed.name] = _FeedProgress(outcome, states.get(feed.name))
+        if outcome.status == "failed":
+            counters.feeds_failed += 1
+            counters.errors.append(RunError("poll", outcome.error or "failed", feed.name, feed.url))
+            logger.warning("feed %s failed: %s", feed.name, outcome.error)
+        elif outcome.status == "not_modified":
+            counters.feeds_not_modified += 1
+        else:
+            counters.feeds_ok += 1
+            if outcome.warning:
+                counters.errors.append(RunError("parse", outcome.warning, feed.name, feed.url))
+        counters.entries_seen += len(outcome.entries)
+    new_entries = _select_new([p.outcome for p in progress.values()], settings)
+    counters.entries_new = len(new_entries)
+    for entry in new_entries:
+        progress[entry.feed_name].new_entries += 1
+    size = settings.run.batch_size
+    batches = [new_entries[i:i + size] for i in range(0, len(new_entries), size)]
+    for batch in batches:
+        for name in {e.feed_name for e in batch}:
+            progress[name].batches_left += 1
+    logger.info("%d feeds polled, %d entries, %d new, %d batches",
+                len(feeds), counters.entries_seen, len(new_entries), len(batches))
+    # Feeds with nothing new: their state and polls are written right away.
+    _write(settings, run_id, [], progress, counters, ready=[
+        n for n, p in progress.items() if p.batches_left == 0])
+    if not batches:
+        return
+    pool = None
+    if settings.run.extract_workers > 1 and len(new_entries) > 1:
+        pool = stack.enter_context(ProcessPoolExecutor(
+            max_workers=settings.run.extract_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+        ))
+    fetch_threads = max(2, settings.fetch.per_host_concurrency * 4)
+    batch_futures = [
+        batch_task.submit(fetcher, batch, i, run_id, origin, pool, fetch_threads)
+        for i, batch in enumerate(batches, start=1)
+    ]
+    by_future = {f: batches[i] for i, f in enumerate(batch_futures)}
+    done = 0
+    for future in as_completed(batch_futures):
+        batch = by_future[future]
+        outcomes = future.result()
+        articles: list[Article] = []
+        for outcome in outcomes:
+            _tally_page(counters, outcome)
+            if outcome.transient:
+                progress[outcome.entry.feed_name].transient_failures += 1
+            if outcome.article is not None:
+                articles.append(outcome.article)
+        ready = []
+        for name in {e.feed_name for e in batch}:
+            progress[name].batches_left -= 1
+            if progress[name].batches_left == 0:
+                ready.append(name)
+        _write(settings, run_id, articles, progress, counters, ready)
+        done += 1
+        logger.info("batch %d/%d written: %d articles", done, len(batches), len(articles))
+
+
+def _write(settings: Settings, run_id: str, articles: list[Article],
+           progress: dict[str, _FeedProgress], counters: RunCounters, ready: list[str]) -> None:
+    """Write a batch plus the state/poll rows of the feeds it completes, in one transaction."""
+    states, polls = [], []
+    for name in sorted(ready):
+        p = progress[name]
+        if p.written:
+            continue
+        states.append(next_feed_state(p.previous, p.outcome, keep_validators=p.transient_failures > 0))
+        polls.append(poll_row(run_id, p.outcome, p.new_entries))
+        p.written = True
+    if not (articles or states or polls):
+        return
+    with write_connection(settings.warehouse_path) as con:
+        inserted = store.write_batch(con, articles, states, polls)
+    kinds = Counter(a.duplicate_kind for a in inserted)
+    counters.articles_stored += len(inserted)
+    counters.duplicates_url += kinds["url"]
+    counters.duplicates_text += kinds["text"]
+    counters.duplicates_near += kinds["near"]
+
+
+def current_run_id() -> str:
+    """The Prefect flow-run id when inside a flow run, else a fresh UUID."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or uuid.uuid4())
+
+
+@flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=8), log_prints=True)
+def monitor(config_path: str | None = None, trigger: str = "manual") -> dict[str, Any]:
+    """Poll every enabled feed once and store what is new; returns the run report."""
+    settings = load_settings(config_path)
+    result = run_pass(settings, run_id=current_run_id(), trigger=trigger,
+                      parameters={"config_path": config_path})
+    return result.report.as_dict() if result.report else {"run_id": result.run_id}
+
+
+def monitor_for(settings: Settings):
+    """The monitor flow with its task runner sized from the settings."""
+    return monitor.with_options(
+        task_runner=ThreadPoolTaskRunner(max_workers=settings.run.feed_concurrency)
+    )

@@ -1,0 +1,111 @@
+"""Opening the warehouse: one writer at a time (file lock + short transactions),
+and read-only readers that retry while a writer holds DuckDB's file lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from extractors.errors import NewswatchError, TransientError
+from warehouse.migrations import migrate
+
+LOCK_WAIT_S = 600.0
+READ_WAIT_S = 10.0
+
+
+class WarehouseMissingError(NewswatchError):
+    """The warehouse file does not exist yet."""
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used" in text
+
+
+@contextmanager
+def _file_lock(path: Path, wait_s: float) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``<db>.lock`` (the one-writer discipline)."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TransientError(
+                        f"another newswatch process has held the write lock on {path} "
+                        f"for over {wait_s:.0f}s"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _connect_retrying(path: Path, read_only: bool, wait_s: float,
+                      config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.IOException as exc:
+            if not _is_lock_conflict(exc) or time.monotonic() > deadline:
+                if _is_lock_conflict(exc):
+                    raise TransientError(
+                        f"the warehouse {path} stayed locked by another process for "
+                        f"{wait_s:.0f}s; try again when the running job has finished"
+                    ) from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+@contextmanager
+def write_connection(path: str | Path, wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-write connection with migrations applied, holding the writer lock.
+
+    Keep the block short: readers in other processes wait while it is open.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(path, wait_s):
+        con = _connect_retrying(path, read_only=False, wait_s=wait_s)
+        try:
+            migrate(con)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def read_connection(path: str | Path, wait_s: float = READ_WAIT_S,
+                    sandboxed: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-only connection, retrying up to ``wait_s`` while a writer holds the file.
+
+    ``sandboxed`` disables external access (files, network, extensions) and locks
+    the configuration so a query cannot turn it back on. Raises WarehouseMissingError
+    when the file does not exist.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseMissingError(
+            f"no warehouse at {path}: run `newswatch run` (or `newswatch demo`) first"
+        )
+    config = {"enable_external_access": False} if sandboxed else {}
+    con = _connect_retrying(path, read_only=True, wait_s=wait_s, config=config)
+    try:
+        if sandboxed:
+            con.execute("SET lock_configuration = true")
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,167 @@
+"""Registered, ordered schema migrations, each applied in its own transaction
+and recorded in ``schema_migrations``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "core tables: articles, events, runs, feeds, feed_polls",
+        (
+            """
+            CREATE TABLE articles (
+                article_id      VARCHAR PRIMARY KEY,
+                origin          VARCHAR NOT NULL,
+                feed_name       VARCHAR,
+                url             VARCHAR NOT NULL,
+                canonical_url   VARCHAR NOT NULL,
+                guid            VARCHAR,
+                title           VARCHAR,
+                author          VARCHAR,
+                published_at    TIMESTAMPTZ,
+                fetched_at      TIMESTAMPTZ,
+                language        VARCHAR,
+                site_name       VARCHAR,
+                text            VARCHAR,
+                raw_text        VARCHAR,
+                word_count      INTEGER,
+                content_hash    VARCHAR,
+                extraction      VARCHAR,
+                extraction_note VARCHAR,
+                duplicate_of    VARCHAR,
+                duplicate_kind  VARCHAR,
+                similarity      DOUBLE,
+                relevance       DOUBLE,
+                is_relevant     BOOLEAN,
+                run_id          VARCHAR
+            )
+            """,
+            "CREATE INDEX articles_canonical_url ON articles (canonical_url)",
+            "CREATE INDEX articles_content_hash ON articles (content_hash)",
+            "CREATE INDEX articles_guid ON articles (guid)",
+            """
+            CREATE TABLE events (
+                event_id           VARCHAR PRIMARY KEY,
+                article_id         VARCHAR NOT NULL,
+                event_type         VARCHAR NOT NULL,
+                plover             VARCHAR,
+                cameo              VARCHAR,
+                is_root            BOOLEAN NOT NULL DEFAULT FALSE,
+                actor1             VARCHAR,
+                actor2             VARCHAR,
+                location           VARCHAR,
+                country            VARCHAR,
+                latitude           DOUBLE,
+                longitude          DOUBLE,
+                event_date         DATE,
+                date_precision     VARCHAR,
+                fatalities         INTEGER,
+                evidence           VARCHAR,
+                confidence         DOUBLE,
+                classifier_version VARCHAR,
+                run_id             VARCHAR
+            )
+            """,
+            "CREATE INDEX events_article ON events (article_id)",
+            """
+            CREATE TABLE runs (
+                run_id              VARCHAR PRIMARY KEY,
+                flow                VARCHAR NOT NULL,
+                trigger             VARCHAR,
+                parameters          JSON,
+                started_at          TIMESTAMPTZ NOT NULL,
+                finished_at         TIMESTAMPTZ,
+                status              VARCHAR NOT NULL,
+                feeds_total         INTEGER DEFAULT 0,
+                feeds_ok            INTEGER DEFAULT 0,
+                feeds_not_modified  INTEGER DEFAULT 0,
+                feeds_failed        INTEGER DEFAULT 0,
+                entries_seen        INTEGER DEFAULT 0,
+                entries_new         INTEGER DEFAULT 0,
+                articles_fetched    INTEGER DEFAULT 0,
+                extraction_failed   INTEGER DEFAULT 0,
+                duplicates_url      INTEGER DEFAULT 0,
+                duplicates_text     INTEGER DEFAULT 0,
+                duplicates_near     INTEGER DEFAULT 0,
+                articles_stored     INTEGER DEFAULT 0,
+                relevant_articles   INTEGER DEFAULT 0,
+                events_added        INTEGER DEFAULT 0,
+                errors              JSON
+            )
+            """,
+            """
+            CREATE TABLE feeds (
+                name                 VARCHAR PRIMARY KEY,
+                url                  VARCHAR NOT NULL,
+                etag                 VARCHAR,
+                last_modified        VARCHAR,
+                last_polled_at       TIMESTAMPTZ,
+                last_status          VARCHAR,
+                last_error           VARCHAR,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                next_poll_at         TIMESTAMPTZ
+            )
+            """,
+            """
+            CREATE TABLE feed_polls (
+                run_id       VARCHAR NOT NULL,
+                feed_name    VARCHAR NOT NULL,
+                polled_at    TIMESTAMPTZ NOT NULL,
+                http_status  INTEGER,
+                not_modified BOOLEAN NOT NULL,
+                entries      INTEGER NOT NULL,
+                new_entries  INTEGER NOT NULL,
+                bytes        BIGINT NOT NULL,
+                elapsed_ms   INTEGER NOT NULL,
+                error        VARCHAR,
+                PRIMARY KEY (run_id, feed_name)
+            )
+            """,
+        ),
+    ),
+)
+
+
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """Return the migration versions already recorded (creating the ledger if needed)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+    return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction; return those applied."""
+    done = applied_versions(con)
+    applied = []
+    for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+        if migration.version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied

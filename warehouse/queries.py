@@ -1,0 +1,89 @@
+"""Named, parameterised queries. Values are always bound, never formatted into SQL."""
+
+KNOWN_GUIDS = "SELECT DISTINCT guid FROM articles WHERE guid IN (SELECT unnest(?::VARCHAR[]))"
+
+KNOWN_URLS = """
+SELECT DISTINCT u FROM (
+    SELECT canonical_url AS u FROM articles WHERE canonical_url IN (SELECT unnest(?::VARCHAR[]))
+    UNION ALL
+    SELECT url AS u FROM articles WHERE url IN (SELECT unnest(?::VARCHAR[]))
+)
+"""
+
+ORIGINALS_BY_URL = """
+SELECT canonical_url, coalesce(duplicate_of, article_id) AS original
+FROM articles WHERE canonical_url IN (SELECT unnest(?::VARCHAR[]))
+ORDER BY (duplicate_of IS NULL) DESC, fetched_at NULLS FIRST, article_id
+"""
+
+ORIGINALS_BY_HASH = """
+SELECT content_hash, coalesce(duplicate_of, article_id) AS original
+FROM articles WHERE content_hash IN (SELECT unnest(?::VARCHAR[]))
+ORDER BY (duplicate_of IS NULL) DESC, fetched_at NULLS FIRST, article_id
+"""
+
+EXISTING_IDS = "SELECT article_id FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))"
+
+SEED_IDS = "SELECT article_id FROM articles WHERE origin = 'seed'"
+
+FEED_STATES = """
+SELECT name, url, etag, last_modified, last_polled_at, last_status, last_error,
+       consecutive_failures, next_poll_at
+FROM feeds
+"""
+
+UPSERT_FEED = """
+INSERT INTO feeds (name, url, etag, last_modified, last_polled_at, last_status, last_error,
+                   consecutive_failures, next_poll_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
+    last_polled_at = excluded.last_polled_at, last_status = excluded.last_status,
+    last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures,
+    next_poll_at = excluded.next_poll_at
+"""
+
+INSERT_POLL = """
+INSERT INTO feed_polls (run_id, feed_name, polled_at, http_status, not_modified, entries,
+                        new_entries, bytes, elapsed_ms, error)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id, feed_name) DO NOTHING
+"""
+
+START_RUN = """
+INSERT INTO runs (run_id, flow, trigger, parameters, started_at, status, errors)
+VALUES (?, ?, ?, ?, ?, 'running', '[]')
+ON CONFLICT (run_id) DO NOTHING
+"""
+
+FINISH_RUN = """
+UPDATE runs SET
+    finished_at = ?, status = ?, feeds_total = ?, feeds_ok = ?, feeds_not_modified = ?,
+    feeds_failed = ?, entries_seen = ?, entries_new = ?, articles_fetched = ?,
+    extraction_failed = ?, duplicates_url = ?, duplicates_text = ?, duplicates_near = ?,
+    articles_stored = ?, relevant_articles = ?, events_added = ?, errors = ?
+WHERE run_id = ?
+"""
+
+RUN_BY_ID = "SELECT * FROM runs WHERE run_id = ?"
+
+RECENT_RUNS = "SELECT * FROM runs ORDER BY started_at DESC LIMIT ?"
+
+POLLS_OF_RUN = """
+SELECT feed_name, http_status, not_modified, entries, new_entries, bytes, elapsed_ms, error
+FROM feed_polls WHERE run_id = ? ORDER BY feed_name
+"""
+
+FEED_HEALTH = """
+SELECT f.name, f.url, f.last_status, f.last_polled_at, f.consecutive_failures, f.last_error,
+       (SELECT count(*) FROM articles a WHERE a.feed_name = f.name) AS articles
+FROM feeds f ORDER BY f.name
+"""
+
+ARTICLE_COUNTS_OF_RUN = """
+SELECT count(*) AS stored,
+       count(*) FILTER (WHERE duplicate_kind = 'url') AS dup_url,
+       count(*) FILTER (WHERE duplicate_kind = 'text') AS dup_text,
+       count(*) FILTER (WHERE duplicate_kind = 'near') AS dup_near
+FROM articles WHERE run_id = ?
+"""

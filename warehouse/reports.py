@@ -1,0 +1,122 @@
+"""Run reports: read from the warehouse, rendered as plain text or markdown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from warehouse import queries
+from warehouse.store import fetch_dicts
+
+COUNTER_LABELS = (
+    ("feeds_total", "feeds polled"),
+    ("feeds_ok", "feeds with entries"),
+    ("feeds_not_modified", "feeds not modified (304)"),
+    ("feeds_failed", "feeds failed"),
+    ("entries_seen", "entries seen"),
+    ("entries_new", "entries new"),
+    ("articles_fetched", "article pages fetched"),
+    ("extraction_failed", "extraction failed (feed text used)"),
+    ("duplicates_url", "duplicates by URL"),
+    ("duplicates_text", "duplicates by text"),
+    ("duplicates_near", "near duplicates"),
+    ("articles_stored", "articles stored"),
+    ("relevant_articles", "relevant articles"),
+    ("events_added", "events added"),
+)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run: dict[str, Any]
+    polls: list[dict[str, Any]]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        raw = self.run.get("errors")
+        return json.loads(raw) if isinstance(raw, str) else list(raw or [])
+
+    def as_dict(self) -> dict[str, Any]:
+        run = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.run.items()}
+        run["errors"] = self.errors
+        return {"run": run, "feeds": self.polls}
+
+
+def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport | None:
+    """Return the report of ``run_id``, or None if there is no such run."""
+    runs = fetch_dicts(con, queries.RUN_BY_ID, [run_id])
+    if not runs:
+        return None
+    return RunReport(runs[0], fetch_dicts(con, queries.POLLS_OF_RUN, [run_id]))
+
+
+def _duration(run: dict[str, Any]) -> str:
+    if run.get("finished_at") and run.get("started_at"):
+        return f"{(run['finished_at'] - run['started_at']).total_seconds():.1f}s"
+    return "-"
+
+
+def _feed_status(poll: dict[str, Any]) -> str:
+    if poll["error"]:
+        return "FAILED"
+    if poll["not_modified"]:
+        return "304 not modified"
+    return f"HTTP {poll['http_status']}"
+
+
+def format_text(report: RunReport) -> str:
+    """Render a report for the terminal."""
+    run = report.run
+    lines = [
+        f"Run {run['run_id']}  flow={run['flow']}  trigger={run['trigger']}  "
+        f"status={run['status']}  duration={_duration(run)}",
+        "",
+    ]
+    width = max(len(label) for _, label in COUNTER_LABELS)
+    lines += [f"  {label:<{width}}  {run.get(key) or 0:>6}" for key, label in COUNTER_LABELS]
+    if report.polls:
+        lines += ["", "Feeds:"]
+        name_w = max(len(p["feed_name"]) for p in report.polls)
+        for p in report.polls:
+            lines.append(
+                f"  {p['feed_name']:<{name_w}}  {_feed_status(p):<17} entries={p['entries']:<4} "
+                f"new={p['new_entries']:<4} {p['elapsed_ms']:>6} ms"
+                + (f"  {p['error']}" if p["error"] else "")
+            )
+    errors = report.errors
+    if errors:
+        lines += ["", f"Problems ({len(errors)}):"]
+        for e in errors:
+            where = e.get("url") or e.get("feed") or ""
+            lines.append(f"  [{e.get('stage')}] {where}: {e.get('message')}")
+    return "\n".join(lines)
+
+
+def format_markdown(report: RunReport) -> str:
+    """Render a report as markdown (the Prefect artifact)."""
+    run = report.run
+    out = [
+        f"# newswatch {run['flow']} run `{run['run_id']}`",
+        "",
+        f"Status **{run['status']}**, trigger `{run['trigger']}`, duration {_duration(run)}.",
+        "",
+        "| counter | value |",
+        "|---|---:|",
+    ]
+    out += [f"| {label} | {run.get(key) or 0} |" for key, label in COUNTER_LABELS]
+    if report.polls:
+        out += ["", "## Feeds", "", "| feed | status | entries | new | ms | error |",
+                "|---|---|---:|---:|---:|---|"]
+        for p in report.polls:
+            error = (p["error"] or "").replace("|", "\\|")
+            out.append(f"| {p['feed_name']} | {_feed_status(p)} | {p['entries']} | "
+                       f"{p['new_entries']} | {p['elapsed_ms']} | {error} |")
+    if report.errors:
+        out += ["", "## Problems", ""]
+        for e in report.errors:
+            where = e.get("url") or e.get("feed") or ""
+            out.append(f"- **{e.get('stage')}** `{where}`: {e.get('message')}")
+    return "\n".join(out)

@@ -1,0 +1,164 @@
+"""Batched, idempotent writes and the reads the pipeline needs.
+
+Every function takes an open connection; callers hold ``write_connection`` for
+writes. A batch (articles + feed state + polls) is one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from extractors.exact_dedup import mark_exact_duplicates
+from extractors.records import Article, FeedPoll, FeedState, RunCounters
+from warehouse import queries
+
+ARTICLE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()), ("origin", pa.string()), ("feed_name", pa.string()),
+        ("url", pa.string()), ("canonical_url", pa.string()), ("guid", pa.string()),
+        ("title", pa.string()), ("author", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")), ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("language", pa.string()), ("site_name", pa.string()), ("text", pa.string()),
+        ("raw_text", pa.string()), ("word_count", pa.int32()), ("content_hash", pa.string()),
+        ("extraction", pa.string()), ("extraction_note", pa.string()),
+        ("duplicate_of", pa.string()), ("duplicate_kind", pa.string()),
+        ("similarity", pa.float64()), ("relevance", pa.float64()), ("is_relevant", pa.bool_()),
+        ("run_id", pa.string()),
+    ]
+)
+ARTICLE_COLUMNS = ", ".join(ARTICLE_SCHEMA.names)
+
+
+def _strings(values: Iterable[str | None]) -> list[str]:
+    return sorted({v for v in values if v})
+
+
+def known_keys(con: duckdb.DuckDBPyConnection, guids: Sequence[str], urls: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Return (stored guids, stored URLs) among those given (URLs match url or canonical_url)."""
+    guid_list, url_list = _strings(guids), _strings(urls)
+    found_guids = {r[0] for r in con.execute(queries.KNOWN_GUIDS, [guid_list]).fetchall()} if guid_list else set()
+    found_urls = (
+        {r[0] for r in con.execute(queries.KNOWN_URLS, [url_list, url_list]).fetchall()}
+        if url_list else set()
+    )
+    return found_guids, found_urls
+
+
+def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
+    """Return the stored state of every feed, by name."""
+    rows = con.execute(queries.FEED_STATES).fetchall()
+    return {row[0]: FeedState(*row) for row in rows}
+
+
+def _originals(con: duckdb.DuckDBPyConnection, sql: str, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if keys:
+        for key, original in con.execute(sql, [keys]).fetchall():
+            found.setdefault(key, original)
+    return found
+
+
+def insert_articles(con: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> list[Article]:
+    """Mark exact duplicates against stored originals and insert the new rows in bulk.
+
+    Returns the articles actually inserted (ids already stored are skipped, so a
+    rerun adds nothing). Must run inside the caller's transaction.
+    """
+    if not articles:
+        return []
+    unique: dict[str, Article] = {}
+    for article in articles:
+        unique.setdefault(article.article_id, article)
+    existing = {r[0] for r in con.execute(queries.EXISTING_IDS, [list(unique)]).fetchall()}
+    fresh = [a for a in unique.values() if a.article_id not in existing]
+    if not fresh:
+        return []
+    by_url = _originals(con, queries.ORIGINALS_BY_URL, _strings(a.canonical_url for a in fresh))
+    by_hash = _originals(con, queries.ORIGINALS_BY_HASH, _strings(a.content_hash for a in fresh))
+    marked = mark_exact_duplicates(fresh, by_url, by_hash)
+    table = pa.Table.from_pylist([dataclasses.asdict(a) for a in marked], schema=ARTICLE_SCHEMA)
+    con.register("incoming_articles", table)
+    try:
+        con.execute(
+            f"INSERT INTO articles ({ARTICLE_COLUMNS}) SELECT {ARTICLE_COLUMNS} "
+            "FROM incoming_articles ON CONFLICT (article_id) DO NOTHING"
+        )
+    finally:
+        con.unregister("incoming_articles")
+    return marked
+
+
+def upsert_feed_state(con: duckdb.DuckDBPyConnection, state: FeedState) -> None:
+    """Insert or replace the stored state of one feed."""
+    con.execute(
+        queries.UPSERT_FEED,
+        [state.name, state.url, state.etag, state.last_modified, state.last_polled_at,
+         state.last_status, state.last_error, state.consecutive_failures, state.next_poll_at],
+    )
+
+
+def insert_polls(con: duckdb.DuckDBPyConnection, polls: Sequence[FeedPoll]) -> None:
+    """Record feed polls (one row per feed per run; a repeat is ignored)."""
+    for p in polls:
+        con.execute(
+            queries.INSERT_POLL,
+            [p.run_id, p.feed_name, p.polled_at, p.http_status, p.not_modified, p.entries,
+             p.new_entries, p.bytes, p.elapsed_ms, p.error],
+        )
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    articles: Sequence[Article],
+    feed_states: Sequence[FeedState] = (),
+    polls: Sequence[FeedPoll] = (),
+) -> list[Article]:
+    """Write one batch and the feed state that goes with it in ONE transaction.
+
+    Returns the inserted articles with their duplicate decisions. On any error
+    the transaction is rolled back and the error re-raised: nothing half-written.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        inserted = insert_articles(con, articles)
+        for state in feed_states:
+            upsert_feed_state(con, state)
+        insert_polls(con, polls)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return inserted
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, trigger: str,
+              parameters: dict[str, Any], started_at: datetime) -> None:
+    """Insert the ``runs`` row of a run in progress (status 'running')."""
+    con.execute(queries.START_RUN, [run_id, flow, trigger, json.dumps(parameters, default=str), started_at])
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str,
+               counters: RunCounters, finished_at: datetime) -> None:
+    """Write the final counters, status and errors of a run."""
+    c = counters
+    con.execute(
+        queries.FINISH_RUN,
+        [finished_at, status, c.feeds_total, c.feeds_ok, c.feeds_not_modified, c.feeds_failed,
+         c.entries_seen, c.entries_new, c.articles_fetched, c.extraction_failed,
+         c.duplicates_url, c.duplicates_text, c.duplicates_near, c.articles_stored,
+         c.relevant_articles, c.events_added, json.dumps([e.as_dict() for e in c.errors]), run_id],
+    )
+
+
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dicts keyed by column name."""
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
