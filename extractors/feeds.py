@@ -49,9 +49,9 @@ def parse_feed(
     accepted and the complaint kept in ``bozo_message``. Raises PermanentError
     when the document yields no entries and is not a well-formed empty feed.
     """
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    # Without a type feedparser flags every document; application/xml lets the
+    # XML declaration decide the encoding (RFC 3023), as for a file.
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
     bozo = str(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     version = parsed.get("version") or ""

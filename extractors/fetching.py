@@ -27,7 +27,6 @@ from extractors.robots import RobotsCache
 from extractors.throttle import HostThrottle
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -236,7 +235,7 @@ class Fetcher:
             )
         decoder = _CappedDecoder(response.headers.get("content-encoding", ""), cap, url)
         received = 0
-        for chunk in response.iter_raw(CHUNK):
+        for chunk in response.iter_raw():
             received += len(chunk)
             if received > cap:
                 raise TooLargeError(

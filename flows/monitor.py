@@ -19,7 +19,6 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.articles import entry_url
@@ -214,10 +213,9 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
         batch_task.submit(fetcher, batch, i, run_id, origin, pool, fetch_threads)
         for i, batch in enumerate(batches, start=1)
     ]
-    by_future = {f: batches[i] for i, f in enumerate(batch_futures)}
-    done = 0
-    for future in as_completed(batch_futures):
-        batch = by_future[future]
+    # Batches run concurrently but are written in feed order, so the first
+    # occurrence of a story is deterministically the original.
+    for done, (future, batch) in enumerate(zip(batch_futures, batches, strict=True), start=1):
         outcomes = future.result()
         articles: list[Article] = []
         for outcome in outcomes:
@@ -232,7 +230,6 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
             if progress[name].batches_left == 0:
                 ready.append(name)
         _write(settings, run_id, articles, progress, counters, ready)
-        done += 1
         logger.info("batch %d/%d written: %d articles", done, len(batches), len(articles))
 
 
