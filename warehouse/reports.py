@@ -67,12 +67,24 @@ def _feed_status(poll: dict[str, Any]) -> str:
     return f"HTTP {poll['http_status']}"
 
 
+def summary_line(run: dict[str, Any]) -> str:
+    """One sentence saying what the run changed."""
+    stored = run.get("articles_stored") or 0
+    copies = sum(run.get(k) or 0 for k in ("duplicates_url", "duplicates_text", "duplicates_near"))
+    return (
+        f"Stored {stored} new article{'s' if stored != 1 else ''} ({copies} of them copies) from "
+        f"{run.get('entries_new') or 0} new entries; {run.get('feeds_not_modified') or 0} feeds not "
+        f"modified, {run.get('feeds_failed') or 0} failed."
+    )
+
+
 def format_text(report: RunReport) -> str:
     """Render a report for the terminal."""
     run = report.run
     lines = [
         f"Run {run['run_id']}  flow={run['flow']}  trigger={run['trigger']}  "
         f"status={run['status']}  duration={_duration(run)}",
+        summary_line(run),
         "",
     ]
     width = max(len(label) for _, label in COUNTER_LABELS)
@@ -102,6 +114,8 @@ def format_markdown(report: RunReport) -> str:
         f"# newswatch {run['flow']} run `{run['run_id']}`",
         "",
         f"Status **{run['status']}**, trigger `{run['trigger']}`, duration {_duration(run)}.",
+        "",
+        summary_line(run),
         "",
         "| counter | value |",
         "|---|---:|",

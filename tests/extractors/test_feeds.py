@@ -10,7 +10,8 @@ from tests.conftest import corpus
 
 RSS2 = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>A &amp; B</title><link>/news/a.html</link><guid isPermaLink="false">id-a</guid>
-<pubDate>Tue, 10 Nov 2020 01:00:00 +0300</pubDate><description>&lt;p&gt;Short &lt;b&gt;summary&lt;/b&gt;&lt;/p&gt;</description></item>
+<pubDate>Tue, 10 Nov 2020 01:00:00 +0300</pubDate>
+<description>&lt;p&gt;Short &lt;b&gt;summary&lt;/b&gt;&lt;/p&gt;</description></item>
 </channel></rss>"""
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">

@@ -123,3 +123,26 @@ def test_killed_run_leaves_a_consistent_warehouse(tmp_path, env, news_site):
     assert rows == [(8, 8, 8)]
     _, runs = run_query(db, "SELECT status, count(*) FROM runs GROUP BY 1 ORDER BY 1")
     assert runs == [("completed", 1), ("running", 1)]
+
+
+def test_demo_runs_and_second_demo_adds_nothing(tmp_path, env):
+    db = tmp_path / "demo.duckdb"
+    first = cli(["demo", "--db", str(db)], env)
+    assert first.returncode == 0, first.stderr
+    assert "status=completed" in first.stdout and "Example queries" in first.stdout
+    _, rows = run_query(db, "SELECT origin, count(*) FROM articles GROUP BY 1 ORDER BY 1")
+    feed_rows = dict(rows)["feed"]
+    assert feed_rows >= 15 and dict(rows)["seed"] == 5
+    _, fallback = run_query(db, "SELECT extraction FROM articles WHERE url LIKE '%treaty-text%'")
+    assert fallback == [("feed_content",)]
+    _, missing = run_query(db, "SELECT extraction FROM articles WHERE url LIKE '%retracted-story%'")
+    assert missing == [("feed_summary",)]
+    _, tracked = run_query(db, "SELECT count(*) FROM articles WHERE url LIKE '%utm_%'")
+    assert tracked == [(0,)]
+    second = cli(["demo", "--db", str(db)], env)
+    assert second.returncode == 0, second.stderr
+    assert "Stored 0 new articles" in second.stdout
+    _, again = run_query(db, "SELECT count(*) FROM articles WHERE origin = 'feed'")
+    assert again == [(feed_rows,)]
+    _, last = run_query(db, "SELECT feeds_not_modified, entries_new FROM runs ORDER BY started_at DESC LIMIT 1")
+    assert last == [(3, 0)]

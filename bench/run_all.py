@@ -1,0 +1,17 @@
+"""Run every benchmark in bench/ and print their figures (`make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = ["extract_speed.py"]
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    code = 0
+    for name in BENCHES:
+        print(f"== {name}", flush=True)
+        code |= subprocess.call([sys.executable, str(here / name)])
+    raise SystemExit(code)
