@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flows.site_server import SiteServer
-from tests.conftest import corpus
+from tests.conftest import CORPORA, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -32,21 +31,26 @@ def _item(i: int, path: str, title: str, guid: str, summary: str = "") -> str:
             f"<description>{summary}</description></item>")
 
 
+def _pages(n: int) -> list[bytes]:
+    """Real article pages from the shared corpus, or the demo site's pages without it."""
+    if CORPORA.joinpath("article-extraction-benchmark", "html").is_dir():
+        files = sorted((CORPORA / "article-extraction-benchmark" / "html").glob("*.html.gz"))[:n]
+        return [gzip.decompress(f.read_bytes()) for f in files]
+    files = sorted((ROOT / "examples" / "site" / "ledger").glob("20*.html"))[:n]
+    return [f.read_bytes().replace(b"{{BASE_URL}}", b"https://ledger.example") for f in files]
+
+
 def build_site(root: Path, pages: int = 6) -> dict[str, str]:
     """Write a news site of real benchmark pages: two feeds, a copy, a 404, a broken feed.
 
     Returns the feed name -> path map.
     """
-    bench = corpus("article-extraction-benchmark")
-    truth = json.loads((bench / "ground-truth.json").read_text())
-    files = sorted((bench / "html").glob("*.html.gz"))[:pages]
     (root / "news").mkdir(parents=True)
     (root / "feeds").mkdir()
     items = []
-    for i, f in enumerate(files):
-        (root / "news" / f"{i}.html").write_bytes(gzip.decompress(f.read_bytes()))
-        title = truth[f.name.split(".")[0]].get("url", f"page {i}")[-40:]
-        items.append(_item(i, f"/news/{i}.html?utm_source=rss", f"Story {i} {title}", f"story-{i}"))
+    for i, html in enumerate(_pages(pages)):
+        (root / "news" / f"{i}.html").write_bytes(html)
+        items.append(_item(i, f"/news/{i}.html?utm_source=rss", f"Story {i}", f"story-{i}"))
     # The same page under a second URL: an exact text duplicate.
     shutil.copy(root / "news" / "0.html", root / "news" / "copy-of-0.html")
     items.append(_item(7, "/news/copy-of-0.html", "Copy", "copy-0"))
