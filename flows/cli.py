@@ -52,7 +52,8 @@ def _settings(config: Path | None):
 
 def _prepare_prefect(settings) -> None:
     """Quiet, local Prefect defaults (a user's own settings win)."""
-    os.environ.setdefault("PREFECT_HOME", str(settings.warehouse_path.parent / ".prefect"))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.warehouse_path.parent / ".prefect")))
+    home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -98,7 +98,8 @@ def format_text(report: RunReport) -> str:
                 f"new={p['new_entries']:<4} {p['elapsed_ms']:>6} ms"
                 + (f"  {p['error']}" if p["error"] else "")
             )
-    errors = report.errors
+    # Feed failures are already in the feed lines above.
+    errors = [e for e in report.errors if e.get("stage") != "poll"]
     if errors:
         lines += ["", f"Problems ({len(errors)}):"]
         for e in errors:
