@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from extractors.bodytext import derive_body
 from extractors.errors import ConfigError
 from extractors.records import Article
-from extractors.textnorm import content_hash, tidy_text, word_count
+from extractors.textnorm import content_hash, word_count
 from extractors.urls import canonicalize_url
 
 DEFAULT_SEED_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -46,11 +47,12 @@ def seed_article_id(file_name: str) -> str:
 
 
 def load_seed_articles(seed_dir: Path = DEFAULT_SEED_DIR) -> list[Article]:
-    """Return the seeds as ``origin='seed'`` articles (raw text kept verbatim)."""
+    """Return the seeds as ``origin='seed'`` articles: ``raw_text`` is the file verbatim,
+    ``text`` its body (captions, comments, share lines and the like removed)."""
     articles = []
     for info in read_manifest(seed_dir):
         raw = (seed_dir / info.file).read_text(encoding="utf-8")
-        text = tidy_text(raw)
+        text = derive_body(raw, info.title).body
         url = canonicalize_url(info.url) if info.url else f"seed://{info.file}"
         published = datetime(info.published.year, info.published.month, info.published.day, tzinfo=UTC)
         articles.append(

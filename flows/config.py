@@ -16,6 +16,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from extractors.errors import ConfigError
 from extractors.fetching import FetchSettings
+from extractors.neardup import DedupSettings
 from extractors.netguard import parse_allowlist
 
 DEFAULT_CONFIG = Path("newswatch.toml")
@@ -53,6 +54,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
     feeds: tuple[FeedConfig, ...] = ()
     source: str = "(defaults)"
 
@@ -70,6 +72,7 @@ SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings,
     "fetch": FetchSettings,
     "run": RunSettings,
+    "dedup": DedupSettings,
 }
 
 # One line of help per key; a test checks that the README documents each of them.
@@ -90,6 +93,10 @@ KEY_HELP: dict[str, str] = {
     "run.batch_size": "Articles fetched, extracted and written per batch (one transaction each).",
     "run.feed_concurrency": "Feeds polled at once.",
     "run.extract_workers": "Processes used for extraction (spread over the cores).",
+    "dedup.shingle_size": "Words per shingle for near-duplicate MinHash (change => reprocess --stage dedup).",
+    "dedup.jaccard_threshold": "A pair at or above this Jaccard similarity is a near duplicate.",
+    "dedup.containment_threshold": "A pair whose shorter text is contained at or above this share is a near duplicate.",
+    "dedup.min_words": "Shingles the shorter text needs before containment alone can decide.",
     "feeds.name": "Unique short name of a feed (lowercase letters, digits, - _ .).",
     "feeds.url": "URL of the RSS/Atom/RDF feed.",
     "feeds.enabled": "Set to false to keep a feed in the file but skip it.",
@@ -151,7 +158,14 @@ def _validate(settings: Settings) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"config key {key} must be greater than 0, got {value}")
-    for key, value in {"fetch.max_redirects": f.max_redirects,
+    d = settings.dedup
+    if not 1 <= d.shingle_size <= 12:
+        raise ConfigError(f"config key dedup.shingle_size must be between 1 and 12, got {d.shingle_size}")
+    for key, value in {"dedup.jaccard_threshold": d.jaccard_threshold,
+                       "dedup.containment_threshold": d.containment_threshold}.items():
+        if not 0.0 < value <= 1.0:
+            raise ConfigError(f"config key {key} must be in (0, 1], got {value}")
+    for key, value in {"fetch.max_redirects": f.max_redirects, "dedup.min_words": d.min_words,
                        "fetch.per_host_delay_s": f.per_host_delay_s}.items():
         if value < 0:
             raise ConfigError(f"config key {key} must be 0 or more, got {value}")

@@ -38,7 +38,8 @@ from flows.steps import (
     poll_feed,
     poll_row,
 )
-from warehouse import store
+from flows.storing import compute_signatures, store_batch
+from warehouse import queries, store
 from warehouse.connection import write_connection
 from warehouse.reports import RunReport, load_report
 
@@ -90,11 +91,13 @@ class PassResult:
 def ensure_seeds(settings: Settings) -> int:
     """Load the seed corpus into the warehouse if it is not there yet; return rows added."""
     with write_connection(settings.warehouse_path) as con:
-        have = {r[0] for r in con.execute("SELECT article_id FROM articles WHERE origin = 'seed'").fetchall()}
-        seeds = [a for a in load_seed_articles() if a.article_id not in have]
-        if not seeds:
-            return 0
-        return len(store.write_batch(con, seeds))
+        have = {r[0] for r in con.execute(queries.SEED_IDS).fetchall()}
+    seeds = [a for a in load_seed_articles() if a.article_id not in have]
+    if not seeds:
+        return 0
+    signatures = compute_signatures(seeds, settings.dedup)
+    with write_connection(settings.warehouse_path) as con:
+        return len(store_batch(con, seeds, signatures, settings.dedup))
 
 
 def _select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[FeedEntry]:
@@ -246,8 +249,9 @@ def _write(settings: Settings, run_id: str, articles: list[Article],
         p.written = True
     if not (articles or states or polls):
         return
+    signatures = compute_signatures(articles, settings.dedup)
     with write_connection(settings.warehouse_path) as con:
-        inserted = store.write_batch(con, articles, states, polls)
+        inserted = store_batch(con, articles, signatures, settings.dedup, states, polls)
     kinds = Counter(a.duplicate_kind for a in inserted)
     counters.articles_stored += len(inserted)
     counters.duplicates_url += kinds["url"]

@@ -131,6 +131,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        2,
+        "near-duplicate index (MinHash LSH bands) and the v_stories view",
+        (
+            """
+            CREATE TABLE near_index (
+                doc_key    BIGINT PRIMARY KEY,
+                article_id VARCHAR NOT NULL,
+                shingles   INTEGER NOT NULL,
+                signature  BLOB NOT NULL
+            )
+            """,
+            "CREATE TABLE near_bands (band_key BIGINT NOT NULL, doc_key BIGINT NOT NULL)",
+            "CREATE INDEX near_bands_key ON near_bands (band_key)",
+            """
+            CREATE VIEW v_stories AS
+            SELECT o.article_id                                   AS story_id,
+                   o.title,
+                   o.published_at,
+                   o.origin,
+                   count(c.article_id)                            AS copies,
+                   list_sort(list_distinct(list_concat(
+                       [coalesce(o.site_name, o.feed_name, o.origin)],
+                       list(coalesce(c.site_name, c.feed_name, c.origin))
+                           FILTER (WHERE c.article_id IS NOT NULL)))) AS outlets,
+                   list_sort(list_distinct(list_concat(
+                       list_filter([o.feed_name], x -> x IS NOT NULL),
+                       list(c.feed_name) FILTER (WHERE c.feed_name IS NOT NULL)))) AS feeds,
+                   list(c.article_id ORDER BY c.fetched_at)
+                       FILTER (WHERE c.article_id IS NOT NULL)    AS copy_ids
+            FROM articles o
+            LEFT JOIN articles c ON c.duplicate_of = o.article_id
+            WHERE o.duplicate_of IS NULL
+            GROUP BY o.article_id, o.title, o.published_at, o.origin, o.site_name, o.feed_name
+            """,
+        ),
+    ),
 )
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from extractors.exact_dedup import mark_exact_duplicates
 from extractors.records import Article, FeedPoll, FeedState, RunCounters
 from warehouse import queries
 
@@ -65,25 +65,32 @@ def _originals(con: duckdb.DuckDBPyConnection, sql: str, keys: list[str]) -> dic
     return found
 
 
-def insert_articles(con: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> list[Article]:
-    """Mark exact duplicates against stored originals and insert the new rows in bulk.
+def originals_by_url(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, str]:
+    """Canonical URL -> id of the original stored under it (never a copy's id)."""
+    return _originals(con, queries.ORIGINALS_BY_URL, _strings(urls))
 
-    Returns the articles actually inserted (ids already stored are skipped, so a
-    rerun adds nothing). Must run inside the caller's transaction.
-    """
-    if not articles:
-        return []
+
+def originals_by_hash(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[str, str]:
+    """Content hash -> id of the original stored with it (never a copy's id)."""
+    return _originals(con, queries.ORIGINALS_BY_HASH, _strings(hashes))
+
+
+def unstored(con: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> list[Article]:
+    """The articles whose ids are not stored yet, first occurrence of each id."""
     unique: dict[str, Article] = {}
     for article in articles:
         unique.setdefault(article.article_id, article)
-    existing = {r[0] for r in con.execute(queries.EXISTING_IDS, [list(unique)]).fetchall()}
-    fresh = [a for a in unique.values() if a.article_id not in existing]
-    if not fresh:
+    if not unique:
         return []
-    by_url = _originals(con, queries.ORIGINALS_BY_URL, _strings(a.canonical_url for a in fresh))
-    by_hash = _originals(con, queries.ORIGINALS_BY_HASH, _strings(a.content_hash for a in fresh))
-    marked = mark_exact_duplicates(fresh, by_url, by_hash)
-    table = pa.Table.from_pylist([dataclasses.asdict(a) for a in marked], schema=ARTICLE_SCHEMA)
+    existing = {r[0] for r in con.execute(queries.EXISTING_IDS, [list(unique)]).fetchall()}
+    return [a for a in unique.values() if a.article_id not in existing]
+
+
+def insert_article_rows(con: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> None:
+    """Bulk-insert article rows through Arrow; ids already stored are skipped."""
+    if not articles:
+        return
+    table = pa.Table.from_pylist([dataclasses.asdict(a) for a in articles], schema=ARTICLE_SCHEMA)
     con.register("incoming_articles", table)
     try:
         con.execute(
@@ -92,7 +99,18 @@ def insert_articles(con: duckdb.DuckDBPyConnection, articles: Sequence[Article])
         )
     finally:
         con.unregister("incoming_articles")
-    return marked
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK and re-raise on any error: nothing half-written."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def upsert_feed_state(con: duckdb.DuckDBPyConnection, state: FeedState) -> None:
@@ -112,30 +130,6 @@ def insert_polls(con: duckdb.DuckDBPyConnection, polls: Sequence[FeedPoll]) -> N
             [p.run_id, p.feed_name, p.polled_at, p.http_status, p.not_modified, p.entries,
              p.new_entries, p.bytes, p.elapsed_ms, p.error],
         )
-
-
-def write_batch(
-    con: duckdb.DuckDBPyConnection,
-    articles: Sequence[Article],
-    feed_states: Sequence[FeedState] = (),
-    polls: Sequence[FeedPoll] = (),
-) -> list[Article]:
-    """Write one batch and the feed state that goes with it in ONE transaction.
-
-    Returns the inserted articles with their duplicate decisions. On any error
-    the transaction is rolled back and the error re-raised: nothing half-written.
-    """
-    con.execute("BEGIN TRANSACTION")
-    try:
-        inserted = insert_articles(con, articles)
-        for state in feed_states:
-            upsert_feed_state(con, state)
-        insert_polls(con, polls)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return inserted
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, trigger: str,

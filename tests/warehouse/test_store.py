@@ -11,8 +11,16 @@ import pytest
 from extractors.records import Article, FeedPoll, FeedState
 from extractors.seeds import load_seed_articles
 from extractors.textnorm import content_hash
+from extractors.neardup import DedupSettings
+from flows.storing import compute_signatures, store_batch
 from warehouse import store
 from warehouse.connection import write_connection
+
+SETTINGS = DedupSettings()
+
+
+def write(con, articles, states=(), polls=()):
+    return store_batch(con, articles, compute_signatures(articles, SETTINGS), SETTINGS, states, polls)
 from warehouse.migrations import MIGRATIONS, migrate
 
 
@@ -43,15 +51,15 @@ def test_migrations_are_recorded_and_idempotent(db):
 def test_batch_insert_is_idempotent(db):
     batch = [art("a1", "https://x.org/1", "alpha text one"), art("a2", "https://x.org/2", "beta text two")]
     with write_connection(db) as con:
-        assert len(store.write_batch(con, batch)) == 2
-        assert store.write_batch(con, batch) == []
+        assert len(write(con, batch)) == 2
+        assert write(con, batch) == []
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
 
 
 def test_exact_duplicates_point_at_the_original(db):
     with write_connection(db) as con:
-        store.write_batch(con, [art("orig", "https://x.org/1", "the same words here")])
-        inserted = store.write_batch(con, [
+        write(con, [art("orig", "https://x.org/1", "the same words here")])
+        inserted = write(con, [
             art("copy1", "https://y.org/1", "The same, words here!"),        # same text
             art("copy2", "https://z.org/9", "other words", canonical_url="https://x.org/1"),  # same URL
             art("new1", "https://n.org/1", "fresh story text"),
@@ -67,10 +75,10 @@ def test_exact_duplicates_point_at_the_original(db):
 
 def test_copy_of_a_copy_points_at_the_original(db):
     with write_connection(db) as con:
-        store.write_batch(con, [art("orig", "https://x.org/1", "wire story words")])
-        store.write_batch(con, [art("copy1", "https://y.org/1", "wire story words")])
+        write(con, [art("orig", "https://x.org/1", "wire story words")])
+        write(con, [art("copy1", "https://y.org/1", "wire story words")])
         con.execute("UPDATE articles SET content_hash = 'h2' WHERE article_id = 'copy1'")
-        store.write_batch(con, [art("copy2", "https://z.org/1", "x", content_hash="h2")])
+        write(con, [art("copy2", "https://z.org/1", "x", content_hash="h2")])
         original = con.execute("SELECT duplicate_of FROM articles WHERE article_id = 'copy2'").fetchone()[0]
     assert original == "orig"
 
@@ -82,10 +90,10 @@ def test_failed_batch_rolls_back_everything(db):
         bad_poll = FeedPoll("r1", "f", datetime.now(UTC), 200, False, 1, 1, 10, 5)
         broken = dataclasses.replace(bad_poll, polled_at=None)  # violates NOT NULL
         with pytest.raises(duckdb.Error):
-            store.write_batch(con, [good], [state], [broken])
+            write(con, [good], [state], [broken])
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM feeds").fetchone()[0] == 0
-        store.write_batch(con, [good], [state], [bad_poll])
+        write(con, [good], [state], [bad_poll])
         assert store.load_feed_states(con)["f"].etag == '"e1"'
 
 
@@ -93,14 +101,14 @@ def test_seeds_load_once(db):
     seeds = load_seed_articles()
     assert len(seeds) == 5 and all(s.origin == "seed" for s in seeds)
     with write_connection(db) as con:
-        assert len(store.write_batch(con, seeds)) == 5
-        assert store.write_batch(con, load_seed_articles()) == []
+        assert len(write(con, seeds)) == 5
+        assert write(con, load_seed_articles()) == []
         dates = con.execute("SELECT min(published_at)::DATE, max(published_at)::DATE FROM articles").fetchone()
     assert str(dates[0]) == "2012-06-21" and str(dates[1]) == "2023-09-21"
 
 
 def test_known_keys(db):
     with write_connection(db) as con:
-        store.write_batch(con, [art("a1", "https://x.org/1", "t", guid="g-1")])
+        write(con, [art("a1", "https://x.org/1", "t", guid="g-1")])
         guids, urls = store.known_keys(con, ["g-1", "g-2"], ["https://x.org/1", "https://x.org/2"])
     assert guids == {"g-1"} and urls == {"https://x.org/1"}
