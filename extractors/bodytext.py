@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from extractors.textnorm import normalize_for_hash
+from extractors.textnorm import normalize_for_hash, tidy_text
 
 _URL_LINE = re.compile(r"^<?https?://\S+(\s\S+)?>?$")
 _COMMENTS_START = re.compile(
@@ -114,4 +114,4 @@ def derive_body(raw: str, title: str | None = None) -> BodyText:
             removed.append(("heading_or_caption", line))
         else:
             body.append(line)
-    return BodyText("\n".join(body), tuple(removed))
+    return BodyText(tidy_text("\n".join(body)), tuple(removed))
