@@ -158,4 +158,5 @@ class RunCounters:
     articles_stored: int = 0
     relevant_articles: int = 0
     events_added: int = 0
+    articles_reprocessed: int = 0
     errors: list[RunError] = field(default_factory=list)

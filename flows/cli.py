@@ -65,17 +65,12 @@ def _print_report(report) -> None:
     typer.echo(format_text(report))
 
 
-def _run_monitor(settings, config_path: str | None, trigger: str) -> int:
-    """Run the monitor flow and print its report; return the exit code."""
-    _prepare_prefect(settings)
-    from flows.monitor import monitor_for
+def _run_flow(settings, flow_obj, **params) -> int:
+    """Run a flow, print its report, return the exit code (0 completed, 1 failed, 2 usage)."""
     from warehouse.connection import read_connection
     from warehouse.reports import load_report
 
-    try:
-        state = monitor_for(settings)(config_path=config_path, trigger=trigger, return_state=True)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
+    state = flow_obj(**params, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, dict) and "run" in result:
         with read_connection(settings.warehouse_path, sandboxed=False) as con:
@@ -88,6 +83,14 @@ def _run_monitor(settings, config_path: str | None, trigger: str) -> int:
         _fail(str(result), 2)
     typer.echo(f"newswatch: the run failed: {result}", err=True)
     return 1
+
+
+def _run_monitor(settings, config_path: str | None, trigger: str) -> int:
+    """Run the monitor flow and print its report; return the exit code."""
+    _prepare_prefect(settings)
+    from flows.monitor import monitor_for
+
+    return _run_flow(settings, monitor_for(settings), config_path=config_path, trigger=trigger)
 
 
 @app.command()
@@ -113,6 +116,51 @@ def demo(
     from flows.demo import run_demo
 
     raise typer.Exit(run_demo(db, _run_monitor, _settings))
+
+
+@app.command()
+def reprocess(
+    config: ConfigOpt = None,
+    stage: Annotated[str, typer.Option(help="dedup | classify | all")] = "all",
+    since: Annotated[str | None, typer.Option(help="Only articles stored on or after this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Recompute stored decisions (duplicates) after a threshold or rule change.
+
+    Example: newswatch reprocess --stage dedup --since 2024-01-01
+    """
+    settings = _settings(config)
+    _prepare_prefect(settings)
+    from flows.reprocess import check_stage
+
+    try:
+        stages = check_stage(stage)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    if stage == "all":
+        typer.echo("note: stage 'classify' is not available yet; running: " + ", ".join(stages), err=True)
+    from flows.reprocess import reprocess as reprocess_flow
+
+    raise typer.Exit(_run_flow(settings, reprocess_flow, stage="dedup" if stage == "all" else stage,
+                               since=since, config_path=str(config) if config else None))
+
+
+@app.command(name="eval")
+def evaluate(
+    config: ConfigOpt = None,
+    labels: Annotated[Path | None, typer.Option(help="Labelled set: a folder like evalsets/ or a pairs.toml.")] = None,
+) -> None:
+    """Score duplicate detection on the labelled sets (precision and recall).
+
+    Example: newswatch eval --labels evalsets/
+    """
+    from flows.evaluate import DEFAULT_LABELS, evaluate_dedup, format_dedup
+
+    settings = _settings(config)
+    try:
+        score = evaluate_dedup(labels or DEFAULT_LABELS, settings.dedup)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    typer.echo(format_dedup(score))
 
 
 @app.command()

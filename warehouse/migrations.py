@@ -168,6 +168,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        3,
+        "runs.articles_reprocessed",
+        ("ALTER TABLE runs ADD COLUMN articles_reprocessed INTEGER DEFAULT 0",),
+    ),
 )
 
 

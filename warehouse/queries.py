@@ -13,12 +13,14 @@ SELECT DISTINCT u FROM (
 ORIGINALS_BY_URL = """
 SELECT canonical_url, coalesce(duplicate_of, article_id) AS original
 FROM articles WHERE canonical_url IN (SELECT unnest(?::VARCHAR[]))
+  AND duplicate_kind IS DISTINCT FROM 'pending'
 ORDER BY (duplicate_of IS NULL) DESC, fetched_at NULLS FIRST, article_id
 """
 
 ORIGINALS_BY_HASH = """
 SELECT content_hash, coalesce(duplicate_of, article_id) AS original
 FROM articles WHERE content_hash IN (SELECT unnest(?::VARCHAR[]))
+  AND duplicate_kind IS DISTINCT FROM 'pending'
 ORDER BY (duplicate_of IS NULL) DESC, fetched_at NULLS FIRST, article_id
 """
 
@@ -61,7 +63,7 @@ UPDATE runs SET
     finished_at = ?, status = ?, feeds_total = ?, feeds_ok = ?, feeds_not_modified = ?,
     feeds_failed = ?, entries_seen = ?, entries_new = ?, articles_fetched = ?,
     extraction_failed = ?, duplicates_url = ?, duplicates_text = ?, duplicates_near = ?,
-    articles_stored = ?, relevant_articles = ?, events_added = ?, errors = ?
+    articles_stored = ?, relevant_articles = ?, events_added = ?, articles_reprocessed = ?, errors = ?
 WHERE run_id = ?
 """
 
@@ -86,4 +88,30 @@ SELECT count(*) AS stored,
        count(*) FILTER (WHERE duplicate_kind = 'text') AS dup_text,
        count(*) FILTER (WHERE duplicate_kind = 'near') AS dup_near
 FROM articles WHERE run_id = ?
+"""
+
+# Reprocessing the dedup stage: articles in decision order (seeds first, then as stored).
+DEDUP_ORDER = """
+SELECT article_id FROM articles
+WHERE ?::TIMESTAMPTZ IS NULL OR coalesce(fetched_at, published_at) >= ?::TIMESTAMPTZ
+ORDER BY (origin = 'seed') DESC, coalesce(fetched_at, published_at) NULLS FIRST, article_id
+"""
+
+MARK_PENDING = """
+UPDATE articles SET duplicate_of = NULL, duplicate_kind = 'pending', similarity = NULL
+WHERE article_id IN (SELECT unnest(?::VARCHAR[]))
+"""
+
+ARTICLES_BY_IDS = "SELECT * FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))"
+
+APPLY_DECISIONS = """
+UPDATE articles SET duplicate_of = d.duplicate_of, duplicate_kind = d.duplicate_kind,
+                    similarity = d.similarity
+FROM decisions d WHERE articles.article_id = d.article_id
+"""
+
+DUPLICATE_COUNTS = """
+SELECT count(*) FILTER (WHERE duplicate_kind = 'url'), count(*) FILTER (WHERE duplicate_kind = 'text'),
+       count(*) FILTER (WHERE duplicate_kind = 'near')
+FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))
 """

@@ -26,6 +26,7 @@ COUNTER_LABELS = (
     ("articles_stored", "articles stored"),
     ("relevant_articles", "relevant articles"),
     ("events_added", "events added"),
+    ("articles_reprocessed", "articles reprocessed"),
 )
 
 
@@ -67,8 +68,24 @@ def _feed_status(poll: dict[str, Any]) -> str:
     return f"HTTP {poll['http_status']}"
 
 
+REPROCESS_KEYS = ("articles_reprocessed", "duplicates_url", "duplicates_text", "duplicates_near",
+                  "relevant_articles", "events_added")
+
+
+def _counters(run: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    if run.get("flow") == "reprocess":
+        return tuple((k, label) for k, label in COUNTER_LABELS if k in REPROCESS_KEYS)
+    return tuple((k, label) for k, label in COUNTER_LABELS if k != "articles_reprocessed")
+
+
 def summary_line(run: dict[str, Any]) -> str:
     """One sentence saying what the run changed."""
+    if run.get("flow") == "reprocess":
+        return (
+            f"Re-decided {run.get('articles_reprocessed') or 0} articles: "
+            f"{run.get('duplicates_url') or 0} URL, {run.get('duplicates_text') or 0} text and "
+            f"{run.get('duplicates_near') or 0} near duplicates among them."
+        )
     stored = run.get("articles_stored") or 0
     copies = sum(run.get(k) or 0 for k in ("duplicates_url", "duplicates_text", "duplicates_near"))
     return (
@@ -88,7 +105,7 @@ def format_text(report: RunReport) -> str:
         "",
     ]
     width = max(len(label) for _, label in COUNTER_LABELS)
-    lines += [f"  {label:<{width}}  {run.get(key) or 0:>6}" for key, label in COUNTER_LABELS]
+    lines += [f"  {label:<{width}}  {run.get(key) or 0:>6}" for key, label in _counters(run)]
     if report.polls:
         lines += ["", "Feeds:"]
         name_w = max(len(p["feed_name"]) for p in report.polls)
@@ -121,7 +138,7 @@ def format_markdown(report: RunReport) -> str:
         "| counter | value |",
         "|---|---:|",
     ]
-    out += [f"| {label} | {run.get(key) or 0} |" for key, label in COUNTER_LABELS]
+    out += [f"| {label} | {run.get(key) or 0} |" for key, label in _counters(run)]
     if report.polls:
         out += ["", "## Feeds", "", "| feed | status | entries | new | ms | error |",
                 "|---|---|---:|---:|---:|---|"]

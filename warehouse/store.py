@@ -147,7 +147,8 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str,
         [finished_at, status, c.feeds_total, c.feeds_ok, c.feeds_not_modified, c.feeds_failed,
          c.entries_seen, c.entries_new, c.articles_fetched, c.extraction_failed,
          c.duplicates_url, c.duplicates_text, c.duplicates_near, c.articles_stored,
-         c.relevant_articles, c.events_added, json.dumps([e.as_dict() for e in c.errors]), run_id],
+         c.relevant_articles, c.events_added, c.articles_reprocessed,
+         json.dumps([e.as_dict() for e in c.errors]), run_id],
     )
 
 
@@ -156,3 +157,44 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] 
     cursor = con.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def dedup_order(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[str]:
+    """Ids of the articles to re-decide, in decision order (seeds first, then as stored)."""
+    return [r[0] for r in con.execute(queries.DEDUP_ORDER, [since, since]).fetchall()]
+
+
+def mark_pending(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> None:
+    """Clear the decisions of these articles and mark them 'pending' (not originals yet)."""
+    if article_ids:
+        con.execute(queries.MARK_PENDING, [list(article_ids)])
+
+
+def articles_by_ids(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[Article]:
+    """Load stored articles as records, in the order of ``article_ids``."""
+    fields = {f.name for f in dataclasses.fields(Article)}
+    rows = fetch_dicts(con, queries.ARTICLES_BY_IDS, [list(article_ids)])
+    by_id = {r["article_id"]: Article(**{k: v for k, v in r.items() if k in fields}) for r in rows}
+    return [by_id[i] for i in article_ids if i in by_id]
+
+
+def apply_decisions(con: duckdb.DuckDBPyConnection, articles: Sequence[Article]) -> None:
+    """Write the duplicate decisions of already-stored articles (bulk UPDATE)."""
+    if not articles:
+        return
+    table = pa.table({
+        "article_id": [a.article_id for a in articles],
+        "duplicate_of": pa.array([a.duplicate_of for a in articles], pa.string()),
+        "duplicate_kind": pa.array([a.duplicate_kind for a in articles], pa.string()),
+        "similarity": pa.array([a.similarity for a in articles], pa.float64()),
+    })
+    con.register("decisions", table)
+    try:
+        con.execute(queries.APPLY_DECISIONS)
+    finally:
+        con.unregister("decisions")
+
+
+def duplicate_counts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> tuple[int, int, int]:
+    """(url, text, near) duplicate counts among these articles."""
+    return tuple(con.execute(queries.DUPLICATE_COUNTS, [list(article_ids)]).fetchone())  # type: ignore[return-value]

@@ -83,13 +83,16 @@ def test_rerun_is_idempotent(seeded):
 def test_v_stories_counts_copies_and_outlets(seeded):
     afp = seed("004_89978c79b3e677df")
     copies = [
-        dataclasses.replace(art(f"c{i}", f"https://o{i}.org/x", f"{afp.text}\nExtra line {i} from desk {i}."),
-                            site_name=f"Outlet {i}", feed_name=f"feed-{i}", fetched_at=datetime(2024, 1, i + 1, tzinfo=UTC))
+        dataclasses.replace(
+            art(f"c{i}", f"https://o{i}.org/x", f"{afp.text}\nExtra line {i} from desk {i}."),
+            site_name=f"Outlet {i}", feed_name=f"feed-{i}", fetched_at=datetime(2024, 1, i + 1, tzinfo=UTC),
+        )
         for i in range(3)
     ]
     with write_connection(seeded) as con:
         write(con, copies)
-        row = con.execute("SELECT copies, outlets, feeds FROM v_stories WHERE story_id = ?", [afp.article_id]).fetchone()
+        row = con.execute("SELECT copies, outlets, feeds FROM v_stories WHERE story_id = ?",
+                          [afp.article_id]).fetchone()
         total = con.execute("SELECT count(*) FROM v_stories").fetchone()[0]
     assert row[0] == 3
     assert row[1] == sorted(["Outlet 0", "Outlet 1", "Outlet 2", afp.site_name])

@@ -8,20 +8,20 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+from extractors.neardup import DedupSettings
 from extractors.records import Article, FeedPoll, FeedState
 from extractors.seeds import load_seed_articles
 from extractors.textnorm import content_hash
-from extractors.neardup import DedupSettings
 from flows.storing import compute_signatures, store_batch
 from warehouse import store
 from warehouse.connection import write_connection
+from warehouse.migrations import MIGRATIONS, migrate
 
 SETTINGS = DedupSettings()
 
 
 def write(con, articles, states=(), polls=()):
     return store_batch(con, articles, compute_signatures(articles, SETTINGS), SETTINGS, states, polls)
-from warehouse.migrations import MIGRATIONS, migrate
 
 
 def art(article_id: str, url: str, text: str, **kw) -> Article:
