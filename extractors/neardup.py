@@ -29,7 +29,7 @@ _PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
 class DedupSettings:
     """The ``[dedup]`` section: near-duplicate thresholds."""
 
-    shingle_size: int = 4
+    shingle_size: int = 3
     jaccard_threshold: float = 0.5
     containment_threshold: float = 0.7
     min_words: int = 40
