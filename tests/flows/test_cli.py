@@ -139,6 +139,12 @@ def test_demo_runs_and_second_demo_adds_nothing(tmp_path, env):
     assert missing == [("feed_summary",)]
     _, tracked = run_query(db, "SELECT count(*) FROM articles WHERE url LIKE '%utm_%'")
     assert tracked == [(0,)]
+    _, copies = run_query(db, "SELECT url, duplicate_of, duplicate_kind FROM articles "
+                              "WHERE duplicate_of IS NOT NULL ORDER BY url")
+    assert [(u.rsplit("/", 1)[-1], d, k) for u, d, k in copies] == [
+        ("2013-paris-foreign-ministers-karabakh-talks.html", "seed_000_a5e34d7f79b8e769", "near"),
+        ("2021-putin-hosts-aliyev-pashinyan-kremlin.html", "seed_004_89978c79b3e677df", "near"),
+    ]
     second = cli(["demo", "--db", str(db)], env)
     assert second.returncode == 0, second.stderr
     assert "Stored 0 new articles" in second.stdout
