@@ -27,7 +27,14 @@ _INFINITIVE = re.compile(r"\bto(\s+[\w’'-]+){0,2}\s*$", re.I)
 _FACTIVE_TO = re.compile(r"\b(agreed|agree|agrees|began|begun|started|continued|managed|went on|moved|returned|"
                          r"rushed|resorted|turned|decided|voted)(\s+[\w’'-]+){0,3}\s+to(\s+[\w’'-]+){0,2}\s*$", re.I)
 # Where a sentence turns to background: "..., which was the cause of a war that ...".
-_SEGMENT = re.compile(r",\s+(?=(which|who|where|a war|a conflict|the war|when)\b)|\s[—–]\s|;\s", re.I)
+_SEGMENT = re.compile(r",\s+(?=(which|who|where|a war|a conflict|the war|when|the (worst|first|biggest|deadliest|"
+                      r"heaviest|most|latest))\b)|\s[—–]\s|;\s", re.I)
+# A trigger followed by a modal or "is expected to" reports no event yet ("a ceasefire
+# could be announced", "a full exchange of prisoners is expected").
+_FUTURE_AFTER = re.compile(r"^[\w\s,’'-]{0,30}?\b((is|are|was|were|will be|would be)\s+(not\s+)?(expected|due|scheduled|"
+                           r"set|likely|planned|possible)|could|would|will|might|may)\b", re.I)
+# After "agreed to" only these words make the agreed thing an event of its own.
+_AGREED_OBJECT = re.compile(r"\bagreed(\s+[\w’'-]+){0,3}\s+to\s+(a|an|the|halt|stop|end|cease)\b[\w\s’'-]*$", re.I)
 _FIELD_TYPES = {"armed_clash", "humanitarian", "military_posture", "protest"}
 _LOCATIVE = re.compile(r"\b(in|at|to|from|near|outside|inside|into|towards?|around|across)\s+(the\s+)?$", re.I)
 _CUE_WINDOW_WORDS = 8
@@ -90,13 +97,17 @@ def _governing_context(sentence: str, start: int) -> str:
     return " ".join(before.split()[-_CUE_WINDOW_WORDS:])
 
 
-def _cancelled(slug: str, context: str, rules: Rules) -> bool:
+def _cancelled(slug: str, context: str, after: str, rules: Rules) -> bool:
     if any(p.search(context) for p in rules.cues.negation):
         return True
     if slug in rules.cues.speech_acts:
         return False
-    if _INFINITIVE.search(context) and not _FACTIVE_TO.search(context):
+    if _FUTURE_AFTER.search(after):
         return True
+    if _INFINITIVE.search(context):
+        factive = _FACTIVE_TO.search(context)
+        if not factive or (factive.group(1).lower().startswith("agree") and not _AGREED_OBJECT.search(context)):
+            return True
     return any(p.search(context) for p in rules.cues.hypothetical)
 
 
@@ -141,7 +152,8 @@ def find_triggers(sentence: str, rules: Rules, skip: list[tuple[int, int]] | Non
             for m in pattern.finditer(sentence):
                 if skip and any(a <= m.start() < b for a, b in skip):
                     continue
-                if _cancelled(event_type.slug, _governing_context(sentence, m.start()), rules):
+                after = sentence[m.end():m.end() + 40]
+                if _cancelled(event_type.slug, _governing_context(sentence, m.start()), after, rules):
                     continue
                 current = hits.get(event_type.slug)
                 if current is None or m.start() < current.start:
@@ -204,6 +216,17 @@ def _pick_place(slug: str, places: list[str], rules: Rules) -> str | None:
     return min(places, key=lambda n: (rank.get(rules.places[n].kind, 3), places.index(n)))
 
 
+def _with_death_toll(hits: list[_Hit], foreground: str, rules: Rules) -> list[_Hit]:
+    """People reported killed (outside background) are a clash, or a humanitarian
+    event when the sentence already reads as a disaster (explosion, landmine)."""
+    deaths = parse_fatalities(foreground)
+    slugs = {h.slug for h in hits}
+    if deaths is None or deaths.count is None or slugs & _FATALITY_TYPES:
+        return hits
+    start = foreground.find(deaths.text)
+    return sorted([*hits, _Hit("armed_clash", max(start, 0))], key=lambda h: h.start)
+
+
 def _event_id(article_id: str, sentence_index: int, slug: str) -> str:
     return "e_" + hashlib.sha256(f"{article_id}|{sentence_index}|{slug}".encode()).hexdigest()[:16]
 
@@ -230,9 +253,10 @@ def classify(article: ClassifyInput, rules: Rules) -> list[Event]:
         if skip and skip[0] == (0, len(text)):
             continue
         hits = find_triggers(text, rules, skip)
+        foreground = "".join(ch if not any(a <= i < b for a, b in skip) else " " for i, ch in enumerate(text))
+        hits = _with_death_toll(hits, foreground, rules)
         if not hits:
             continue
-        foreground = "".join(ch if not any(a <= i < b for a, b in skip) else " " for i, ch in enumerate(text))
         actors = find_actors(text, rules)
         places = find_places(foreground, rules)
         when = resolve_event_date(foreground, article.published)
