@@ -111,7 +111,7 @@ def run_preload(db: Path, n: int) -> dict:
 def run_probe(db: Path, n: int, probe: int, batch: int) -> dict:
     """Measured in a fresh process, as a monitor run would open the warehouse."""
     from extractors.neardup import DedupSettings
-    from flows.storing import compute_signatures, store_batch
+    from flows.storing import Analysis, compute_signatures, store_batch
     from warehouse.connection import write_connection
 
     settings = DedupSettings()
@@ -125,7 +125,7 @@ def run_probe(db: Path, n: int, probe: int, batch: int) -> dict:
             t0 = time.perf_counter()
             sigs = compute_signatures(chunk, settings)
             t1 = time.perf_counter()
-            stored = store_batch(con, chunk, sigs, settings)
+            stored = store_batch(con, chunk, Analysis(sigs), settings).inserted
             batch_s.append(time.perf_counter() - t1)
             sig_s += t1 - t0
             copies += sum(a.duplicate_of is not None for a in stored)

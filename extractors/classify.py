@@ -31,8 +31,8 @@ _SEGMENT = re.compile(r",\s+(?=(which|who|where|a war|a conflict|the war|when|th
                       r"heaviest|most|latest))\b)|\s[—–]\s|;\s", re.I)
 # A trigger followed by a modal or "is expected to" reports no event yet ("a ceasefire
 # could be announced", "a full exchange of prisoners is expected").
-_FUTURE_AFTER = re.compile(r"^[\w\s,’'-]{0,30}?\b((is|are|was|were|will be|would be)\s+(not\s+)?(expected|due|scheduled|"
-                           r"set|likely|planned|possible)|could|would|will|might|may)\b", re.I)
+_FUTURE_AFTER = re.compile(r"^[\w\s,’'-]{0,30}?\b((is|are|was|were|will be|would be)\s+(not\s+)?"
+                           r"(expected|due|scheduled|set|likely|planned|possible)|could|would|will|might|may)\b", re.I)
 # After "agreed to" only these words make the agreed thing an event of its own.
 _AGREED_OBJECT = re.compile(r"\bagreed(\s+[\w’'-]+){0,3}\s+to\s+(a|an|the|halt|stop|end|cease)\b[\w\s’'-]*$", re.I)
 _FIELD_TYPES = {"armed_clash", "humanitarian", "military_posture", "protest"}

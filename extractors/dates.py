@@ -16,7 +16,8 @@ _MONTH = r"(?P<month>January|February|March|April|May|June|July|August|September
          r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
 _DAY_MONTH = re.compile(rf"\b(?P<day>\d{{1,2}})(st|nd|rd|th)? {_MONTH}(,? (?P<year>(19|20)\d\d))?\b", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTH} (?P<day>\d{{1,2}})(st|nd|rd|th)?(,? (?P<year>(19|20)\d\d))?\b", re.I)
-_MONTH_YEAR = re.compile(rf"\b(in|since|from|until|by|during|of|late|early|mid-?) {_MONTH},? (?P<year>(19|20)\d\d)\b", re.I)
+_MONTH_YEAR = re.compile(rf"\b(in|since|from|until|by|during|of|late|early|mid-?) {_MONTH},? (?P<year>(19|20)\d\d)\b",
+                         re.I)
 _IN_MONTH = re.compile(rf"\b(in|since|during|late|early|mid-?|last) {_MONTH}(?! \d)\b", re.I)
 _WEEKDAY = re.compile(r"\b(?P<mod>(on|late|early|last|this|since|by|until|overnight|from) )?(?P<wd>Monday|Tuesday|"
                       r"Wednesday|Thursday|Friday|Saturday|Sunday)\b", re.I)

@@ -42,6 +42,11 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class RelevanceSettings:
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     name: str
     url: str
@@ -55,6 +60,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     run: RunSettings = field(default_factory=RunSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
+    relevance: RelevanceSettings = field(default_factory=RelevanceSettings)
     feeds: tuple[FeedConfig, ...] = ()
     source: str = "(defaults)"
 
@@ -73,6 +79,7 @@ SECTIONS: dict[str, type] = {
     "fetch": FetchSettings,
     "run": RunSettings,
     "dedup": DedupSettings,
+    "relevance": RelevanceSettings,
 }
 
 # One line of help per key; a test checks that the README documents each of them.
@@ -97,6 +104,7 @@ KEY_HELP: dict[str, str] = {
     "dedup.jaccard_threshold": "A pair at or above this Jaccard similarity is a near duplicate.",
     "dedup.containment_threshold": "A pair whose shorter text is contained at or above this share is a near duplicate.",
     "dedup.min_words": "Shingles the shorter text needs before containment alone can decide.",
+    "relevance.threshold": "Articles scoring at or above this (0..1) are relevant and get classified.",
     "feeds.name": "Unique short name of a feed (lowercase letters, digits, - _ .).",
     "feeds.url": "URL of the RSS/Atom/RDF feed.",
     "feeds.enabled": "Set to false to keep a feed in the file but skip it.",
@@ -161,7 +169,8 @@ def _validate(settings: Settings) -> None:
     d = settings.dedup
     if not 1 <= d.shingle_size <= 12:
         raise ConfigError(f"config key dedup.shingle_size must be between 1 and 12, got {d.shingle_size}")
-    for key, value in {"dedup.jaccard_threshold": d.jaccard_threshold,
+    for key, value in {"relevance.threshold": settings.relevance.threshold,
+                       "dedup.jaccard_threshold": d.jaccard_threshold,
                        "dedup.containment_threshold": d.containment_threshold}.items():
         if not 0.0 < value <= 1.0:
             raise ConfigError(f"config key {key} must be in (0, 1], got {value}")

@@ -148,7 +148,8 @@ def format_classify(score: ClassifyScore, verbose: bool = False) -> str:
     lines = [
         f"Event classification on {score.articles} labelled articles (seeds included)",
         f"  root-type accuracy        {score.rate(score.root_correct):.3f}",
-        f"  article types micro-F1    {score.micro.f1:.3f}  (P {score.micro.precision:.3f}, R {score.micro.recall:.3f})",
+        f"  article types micro-F1    {score.micro.f1:.3f}  "
+        f"(P {score.micro.precision:.3f}, R {score.micro.recall:.3f})",
         f"  event-date accuracy       {score.rate(score.date_correct):.3f}",
         f"  fatalities exact match    {score.rate(score.fatalities_correct):.3f}",
         f"  place accuracy            {score.rate(score.place_correct):.3f}",

@@ -38,7 +38,7 @@ from flows.steps import (
     poll_feed,
     poll_row,
 )
-from flows.storing import compute_signatures, store_batch
+from flows.storing import BatchResult, analyse, store_batch
 from warehouse import queries, store
 from warehouse.connection import write_connection
 from warehouse.reports import RunReport, load_report
@@ -88,16 +88,17 @@ class PassResult:
     counters: RunCounters = field(default_factory=RunCounters)
 
 
-def ensure_seeds(settings: Settings) -> int:
-    """Load the seed corpus into the warehouse if it is not there yet; return rows added."""
+def ensure_seeds(settings: Settings, run_id: str | None = None) -> BatchResult:
+    """Load the seed corpus into the warehouse (with relevance and events) if it is not
+    there yet; returns what was added."""
     with write_connection(settings.warehouse_path) as con:
         have = {r[0] for r in con.execute(queries.SEED_IDS).fetchall()}
     seeds = [a for a in load_seed_articles() if a.article_id not in have]
     if not seeds:
-        return 0
-    signatures = compute_signatures(seeds, settings.dedup)
+        return BatchResult([])
+    analysis = analyse(seeds, settings.dedup, settings.relevance.threshold)
     with write_connection(settings.warehouse_path) as con:
-        return len(store_batch(con, seeds, signatures, settings.dedup))
+        return store_batch(con, seeds, analysis, settings.dedup, settings.relevance.threshold, run_id=run_id)
 
 
 def _select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[FeedEntry]:
@@ -140,9 +141,11 @@ def run_pass(settings: Settings, *, run_id: str, flow_name: str = "monitor",
         states = store.load_feed_states(con)
     status = "failed"
     try:
-        added = ensure_seeds(settings)
-        if added:
-            logger.info("loaded %d seed articles", added)
+        added = ensure_seeds(settings, run_id)
+        if added.inserted:
+            logger.info("loaded %d seed articles (%d events)", len(added.inserted), added.events_added)
+            counters.relevant_articles += added.relevant
+            counters.events_added += added.events_added
         with ExitStack() as stack:
             fetcher = stack.enter_context(Fetcher(settings.fetch))
             _monitor_feeds(settings, fetcher, states, counters, run_id, origin, stack)
@@ -249,9 +252,13 @@ def _write(settings: Settings, run_id: str, articles: list[Article],
         p.written = True
     if not (articles or states or polls):
         return
-    signatures = compute_signatures(articles, settings.dedup)
+    analysis = analyse(articles, settings.dedup, settings.relevance.threshold)
     with write_connection(settings.warehouse_path) as con:
-        inserted = store_batch(con, articles, signatures, settings.dedup, states, polls)
+        result = store_batch(con, articles, analysis, settings.dedup, settings.relevance.threshold,
+                             states, polls, run_id)
+    inserted = result.inserted
+    counters.relevant_articles += result.relevant
+    counters.events_added += result.events_added
     kinds = Counter(a.duplicate_kind for a in inserted)
     counters.articles_stored += len(inserted)
     counters.duplicates_url += kinds["url"]

@@ -173,6 +173,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "runs.articles_reprocessed",
         ("ALTER TABLE runs ADD COLUMN articles_reprocessed INTEGER DEFAULT 0",),
     ),
+    Migration(
+        4,
+        "events: fatality hedge and sentence position",
+        (
+            "ALTER TABLE events ADD COLUMN fatalities_qualifier VARCHAR",
+            "ALTER TABLE events ADD COLUMN sentence_index INTEGER",
+        ),
+    ),
 )
 
 

@@ -115,3 +115,16 @@ SELECT count(*) FILTER (WHERE duplicate_kind = 'url'), count(*) FILTER (WHERE du
        count(*) FILTER (WHERE duplicate_kind = 'near')
 FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))
 """
+
+DELETE_EVENTS = "DELETE FROM events WHERE article_id IN (SELECT unnest(?::VARCHAR[]))"
+
+APPLY_RELEVANCE = """
+UPDATE articles SET relevance = s.relevance, is_relevant = s.is_relevant
+FROM scores s WHERE articles.article_id = s.article_id
+"""
+
+CLASSIFY_ORDER = """
+SELECT article_id FROM articles
+WHERE ?::TIMESTAMPTZ IS NULL OR coalesce(fetched_at, published_at) >= ?::TIMESTAMPTZ
+ORDER BY coalesce(fetched_at, published_at) NULLS FIRST, article_id
+"""

@@ -198,3 +198,55 @@ def apply_decisions(con: duckdb.DuckDBPyConnection, articles: Sequence[Article])
 def duplicate_counts(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> tuple[int, int, int]:
     """(url, text, near) duplicate counts among these articles."""
     return tuple(con.execute(queries.DUPLICATE_COUNTS, [list(article_ids)]).fetchone())  # type: ignore[return-value]
+
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()), ("article_id", pa.string()), ("event_type", pa.string()),
+        ("plover", pa.string()), ("cameo", pa.string()), ("is_root", pa.bool_()), ("actor1", pa.string()),
+        ("actor2", pa.string()), ("location", pa.string()), ("country", pa.string()), ("latitude", pa.float64()),
+        ("longitude", pa.float64()), ("event_date", pa.date32()), ("date_precision", pa.string()),
+        ("fatalities", pa.int32()), ("fatalities_qualifier", pa.string()), ("evidence", pa.string()),
+        ("confidence", pa.float64()), ("classifier_version", pa.string()), ("sentence_index", pa.int32()),
+        ("run_id", pa.string()),
+    ]
+)
+EVENT_COLUMNS = ", ".join(EVENT_SCHEMA.names)
+
+
+def insert_events(con: duckdb.DuckDBPyConnection, events: Sequence[Any], run_id: str | None) -> int:
+    """Bulk-insert event records (``extractors.classify.Event``); returns rows added."""
+    if not events:
+        return 0
+    rows = [dataclasses.asdict(e) | {"run_id": run_id} for e in events]
+    table = pa.Table.from_pylist([{k: r.get(k) for k in EVENT_SCHEMA.names} for r in rows], schema=EVENT_SCHEMA)
+    con.register("incoming_events", table)
+    try:
+        before = con.execute("SELECT count(*) FROM events").fetchone()[0]
+        con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM incoming_events "
+                    "ON CONFLICT (event_id) DO NOTHING")
+        return con.execute("SELECT count(*) FROM events").fetchone()[0] - before
+    finally:
+        con.unregister("incoming_events")
+
+
+def delete_events(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> None:
+    """Remove the events of these articles (reclassification replaces them)."""
+    if article_ids:
+        con.execute(queries.DELETE_EVENTS, [list(article_ids)])
+
+
+def set_relevance(con: duckdb.DuckDBPyConnection, scores: dict[str, tuple[float | None, bool | None]]) -> None:
+    """Write relevance scores and decisions of stored articles (bulk UPDATE)."""
+    if not scores:
+        return
+    table = pa.table({
+        "article_id": list(scores),
+        "relevance": pa.array([v[0] for v in scores.values()], pa.float64()),
+        "is_relevant": pa.array([v[1] for v in scores.values()], pa.bool_()),
+    })
+    con.register("scores", table)
+    try:
+        con.execute(queries.APPLY_RELEVANCE)
+    finally:
+        con.unregister("scores")

@@ -8,7 +8,7 @@ from extractors.errors import ConfigError
 from extractors.neardup import DedupSettings
 from extractors.seeds import load_seed_articles
 from flows.reprocess import check_stage, reprocess
-from flows.storing import compute_signatures, store_batch
+from flows.storing import Analysis, compute_signatures, store_batch
 from tests.flows.test_monitor_flow import q
 from tests.warehouse.test_store import art
 from warehouse.connection import write_connection
@@ -37,7 +37,7 @@ def test_reprocess_dedup_recomputes_and_is_idempotent(prefect_harness, tmp_path)
         art("other", "https://z.org/other", "A different story about a bridge opening in Tbilisi " * 8),
     ]
     with write_connection(db) as con:
-        store_batch(con, articles, compute_signatures(articles, settings), settings)
+        store_batch(con, articles, Analysis(compute_signatures(articles, settings)), settings)
     before = _decisions(db)
     assert before == {"exact": "half:text", "half": f"{seed.article_id}:near", "other": "-:-"}
 
@@ -67,7 +67,7 @@ def test_reprocess_since_keeps_older_decisions(prefect_harness, tmp_path):
     settings = DedupSettings()
     with write_connection(db) as con:
         seeds = load_seed_articles()
-        store_batch(con, seeds, compute_signatures(seeds, settings), settings)
+        store_batch(con, seeds, Analysis(compute_signatures(seeds, settings)), settings)
     report = reprocess(stage="dedup", since="2999-01-01", config_path=str(_config(tmp_path, db)))
     assert report["run"]["articles_reprocessed"] == 0
     assert q(db, "SELECT count(*) FROM near_index") == [(5,)]

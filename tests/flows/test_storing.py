@@ -9,7 +9,7 @@ import pytest
 
 from extractors.neardup import BANDS, DedupSettings
 from extractors.seeds import load_seed_articles
-from flows.storing import compute_signatures, store_batch
+from flows.storing import Analysis, compute_signatures, store_batch
 from tests.warehouse.test_store import art
 from warehouse.connection import write_connection
 
@@ -17,7 +17,7 @@ SETTINGS = DedupSettings()
 
 
 def write(con, articles):
-    return store_batch(con, articles, compute_signatures(articles, SETTINGS), SETTINGS)
+    return store_batch(con, articles, Analysis(compute_signatures(articles, SETTINGS)), SETTINGS).inserted
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from extractors.neardup import DedupSettings
 from extractors.records import Article, FeedPoll, FeedState
 from extractors.seeds import load_seed_articles
 from extractors.textnorm import content_hash
-from flows.storing import compute_signatures, store_batch
+from flows.storing import Analysis, compute_signatures, store_batch
 from warehouse import store
 from warehouse.connection import write_connection
 from warehouse.migrations import MIGRATIONS, migrate
@@ -21,7 +21,8 @@ SETTINGS = DedupSettings()
 
 
 def write(con, articles, states=(), polls=()):
-    return store_batch(con, articles, compute_signatures(articles, SETTINGS), SETTINGS, states, polls)
+    analysis = Analysis(compute_signatures(articles, SETTINGS))
+    return store_batch(con, articles, analysis, SETTINGS, feed_states=states, polls=polls).inserted
 
 
 def art(article_id: str, url: str, text: str, **kw) -> Article:
