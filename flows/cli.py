@@ -124,7 +124,7 @@ def reprocess(
     stage: Annotated[str, typer.Option(help="dedup | classify | all")] = "all",
     since: Annotated[str | None, typer.Option(help="Only articles stored on or after this date (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Recompute stored decisions (duplicates) after a threshold or rule change.
+    """Recompute stored decisions (duplicates, relevance and events) after a rule or threshold change.
 
     Example: newswatch reprocess --stage dedup --since 2024-01-01
     """
@@ -136,31 +136,43 @@ def reprocess(
         stages = check_stage(stage)
     except ConfigError as exc:
         _fail(str(exc), 2)
-    if stage == "all":
-        typer.echo("note: stage 'classify' is not available yet; running: " + ", ".join(stages), err=True)
+    typer.echo("reprocessing: " + ", ".join(stages), err=True)
     from flows.reprocess import reprocess as reprocess_flow
 
-    raise typer.Exit(_run_flow(settings, reprocess_flow, stage="dedup" if stage == "all" else stage,
-                               since=since, config_path=str(config) if config else None))
+    raise typer.Exit(_run_flow(settings, reprocess_flow, stage=stage, since=since,
+                               config_path=str(config) if config else None))
 
 
 @app.command(name="eval")
 def evaluate(
     config: ConfigOpt = None,
-    labels: Annotated[Path | None, typer.Option(help="Labelled set: a folder like evalsets/ or a pairs.toml.")] = None,
+    labels: Annotated[Path | None, typer.Option(help="Labelled sets: a folder like evalsets/ (dedup/ and "
+                                                    "classify/), one of those folders, or a pairs.toml.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="List every article the classifier gets wrong.")] = False,
 ) -> None:
-    """Score duplicate detection on the labelled sets (precision and recall).
+    """Score duplicate detection and event classification on the labelled sets.
 
     Example: newswatch eval --labels evalsets/
     """
-    from flows.evaluate import DEFAULT_LABELS, evaluate_dedup, format_dedup
+    from extractors.rules import load_rules
+    from flows.evaluate import DEFAULT_LABELS, evaluate_classify, evaluate_dedup, format_classify, format_dedup
 
     settings = _settings(config)
+    root = labels or DEFAULT_LABELS
+    wants_dedup = root.is_file() or (root / "dedup").is_dir() or (root / "pairs.toml").is_file()
+    wants_classify = root.is_dir() and ((root / "classify").is_dir() or (root / "articles.toml").is_file())
+    if not (wants_dedup or wants_classify):
+        _fail(f"no labelled set at {root}: pass a folder holding dedup/ or classify/, or a pairs.toml", 2)
     try:
-        score = evaluate_dedup(labels or DEFAULT_LABELS, settings.dedup)
+        if wants_dedup:
+            typer.echo(format_dedup(evaluate_dedup(root, settings.dedup)))
+        if wants_classify:
+            if wants_dedup:
+                typer.echo("")
+            typer.echo(format_classify(evaluate_classify(root, load_rules()), verbose))
     except ConfigError as exc:
         _fail(str(exc), 2)
-    typer.echo(format_dedup(score))
 
 
 @app.command()

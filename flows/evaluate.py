@@ -60,7 +60,12 @@ def load_dedup_pairs(pairs_file: Path) -> list[LabelledPair]:
 
 def evaluate_dedup(labels: Path, settings: DedupSettings) -> DedupScore:
     """Score near-duplicate decisions on ``labels`` (a pairs.toml or a folder holding dedup/pairs.toml)."""
-    pairs_file = labels / "dedup" / "pairs.toml" if labels.is_dir() else labels
+    if labels.is_file():
+        pairs_file = labels
+    elif (labels / "pairs.toml").is_file():
+        pairs_file = labels / "pairs.toml"
+    else:
+        pairs_file = labels / "dedup" / "pairs.toml"
     return score_pairs(load_dedup_pairs(pairs_file), settings)
 
 

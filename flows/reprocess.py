@@ -1,7 +1,8 @@
 """The ``reprocess`` flow: recompute stored decisions after a rule or threshold change.
 
-Stages: ``dedup`` (duplicate decisions and the near-duplicate index). ``classify``
-is not available until event classification lands; asking for it is a usage error.
+Stages: ``dedup`` (duplicate decisions and the near-duplicate index) and
+``classify`` (relevance and events, under the current ``classifier_version``);
+``all`` runs dedup, then classify.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from extractors.records import RunCounters, RunError
 from flows.config import Settings, load_settings
 from flows.monitor import current_run_id, ensure_seeds
 from flows.publish import publish_report
-from flows.storing import compute_signatures
+from flows.storing import analyse, compute_signatures
 from warehouse import nearindex, store
 from warehouse.connection import write_connection
 from warehouse.reports import load_report
 
 STAGES = ("dedup", "classify", "all")
-AVAILABLE = ("dedup",)
+AVAILABLE = ("dedup", "classify")
 CHUNK = 500
 
 
@@ -33,11 +34,6 @@ def check_stage(stage: str) -> tuple[str, ...]:
     """Return the stages to run for ``stage``; raises ConfigError for an unknown or unavailable one."""
     if stage not in STAGES:
         raise ConfigError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}")
-    if stage == "classify":
-        raise ConfigError(
-            "stage 'classify' is not available yet: event classification has not landed "
-            "(use --stage dedup)"
-        )
     return AVAILABLE if stage == "all" else (stage,)
 
 
@@ -71,9 +67,38 @@ def recompute_dedup(settings: Settings, since: datetime | None, counters: RunCou
             store.apply_decisions(con, decided)
             nearindex.add_entries(con, entries)
             logger.info("dedup: %d/%d articles re-decided", min(start + CHUNK, len(ids)), len(ids))
-        counters.articles_reprocessed += len(ids)
+        counters.articles_reprocessed = max(counters.articles_reprocessed, len(ids))
         url, text, near = store.duplicate_counts(con, ids)
     counters.duplicates_url, counters.duplicates_text, counters.duplicates_near = url, text, near
+
+
+def recompute_classify(settings: Settings, since: datetime | None, counters: RunCounters) -> None:
+    """Re-score relevance and replace the events of the articles stored since ``since``.
+
+    Chunk by chunk: the CPU work happens outside the writer lock, then each chunk's
+    old events are deleted and the new ones inserted in one transaction, so every
+    article's events are replaced atomically and none is duplicated.
+    """
+    logger = get_run_logger()
+    threshold = settings.relevance.threshold
+    with write_connection(settings.warehouse_path) as con:
+        ids = store.classify_order(con, since)
+    for start in range(0, len(ids), CHUNK):
+        chunk_ids = ids[start:start + CHUNK]
+        with write_connection(settings.warehouse_path) as con:
+            chunk = store.articles_by_ids(con, chunk_ids)
+        originals = [a for a in chunk if a.duplicate_of is None]
+        analysis = analyse(originals, settings.dedup, threshold)
+        scores = {a.article_id: (None, None) for a in chunk}
+        scores.update({a: (s, s >= threshold) for a, s in analysis.relevance.items()})
+        events = [e for a in originals if scores[a.article_id][1] for e in analysis.events.get(a.article_id, [])]
+        with write_connection(settings.warehouse_path) as con, store.transaction(con):
+            store.delete_events(con, chunk_ids)
+            store.set_relevance(con, scores)
+            counters.events_added += store.insert_events(con, events, current_run_id())
+        counters.relevant_articles += sum(1 for v in scores.values() if v[1])
+        logger.info("classify: %d/%d articles re-classified", min(start + CHUNK, len(ids)), len(ids))
+    counters.articles_reprocessed = max(counters.articles_reprocessed, len(ids))
 
 
 @flow(name="reprocess", log_prints=True)
@@ -93,6 +118,8 @@ def reprocess(stage: str = "dedup", since: str | None = None, config_path: str |
         ensure_seeds(settings)
         if "dedup" in stages:
             recompute_dedup(settings, since_dt, counters)
+        if "classify" in stages:
+            recompute_classify(settings, since_dt, counters)
         status = "completed"
     except Exception as exc:
         counters.errors.append(RunError(stage="reprocess", message=f"{type(exc).__name__}: {exc}"))

@@ -82,9 +82,10 @@ def summary_line(run: dict[str, Any]) -> str:
     """One sentence saying what the run changed."""
     if run.get("flow") == "reprocess":
         return (
-            f"Re-decided {run.get('articles_reprocessed') or 0} articles: "
+            f"Reprocessed {run.get('articles_reprocessed') or 0} articles: "
             f"{run.get('duplicates_url') or 0} URL, {run.get('duplicates_text') or 0} text and "
-            f"{run.get('duplicates_near') or 0} near duplicates among them."
+            f"{run.get('duplicates_near') or 0} near duplicates; {run.get('relevant_articles') or 0} relevant, "
+            f"{run.get('events_added') or 0} events."
         )
     stored = run.get("articles_stored") or 0
     copies = sum(run.get(k) or 0 for k in ("duplicates_url", "duplicates_text", "duplicates_near"))

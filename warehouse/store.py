@@ -250,3 +250,8 @@ def set_relevance(con: duckdb.DuckDBPyConnection, scores: dict[str, tuple[float 
         con.execute(queries.APPLY_RELEVANCE)
     finally:
         con.unregister("scores")
+
+
+def classify_order(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[str]:
+    """Ids of the articles to re-classify (stored since ``since``; all when None)."""
+    return [r[0] for r in con.execute(queries.CLASSIFY_ORDER, [since, since]).fetchall()]

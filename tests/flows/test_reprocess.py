@@ -73,10 +73,9 @@ def test_reprocess_since_keeps_older_decisions(prefect_harness, tmp_path):
     assert q(db, "SELECT count(*) FROM near_index") == [(5,)]
 
 
-def test_unavailable_and_unknown_stages():
+def test_stages():
     assert check_stage("dedup") == ("dedup",)
-    assert check_stage("all") == ("dedup",)
-    with pytest.raises(ConfigError, match="not available yet"):
-        check_stage("classify")
+    assert check_stage("classify") == ("classify",)
+    assert check_stage("all") == ("dedup", "classify")
     with pytest.raises(ConfigError, match="unknown stage"):
         check_stage("everything")
