@@ -19,7 +19,7 @@ _DATELINE = re.compile(
 )
 # Clause boundaries: cues before them do not govern a trigger after them.
 _CLAUSE = re.compile(r"[;:]|,\s+(but|while|and|as|before|although|who|when)\b|\bbut\b|\bwhile\b|"
-                     r"\bas\b(?= \w+ (were|was|had|have))", re.I)
+                     r"\bas\b(?= \w+ (were|was|had|have))|\band\b(?= \w+ed\b)", re.I)
 # A trigger inside an infinitive complement ("urged them to return to talks",
 # "meant to allow the sides to swap prisoners") has not happened, unless the
 # verb before "to" says it did ("agreed to a truce", "began to withdraw").

@@ -26,6 +26,11 @@ EXAMPLE_QUERIES = (
      "SELECT a.duplicate_kind, left(a.title, 40) AS copy, left(o.title, 40) AS original "
      "FROM articles a JOIN articles o ON o.article_id = a.duplicate_of"),
     ("Feed health", "SELECT name, last_status, consecutive_failures, last_error FROM feeds ORDER BY name"),
+    ("Timeline: the root event of every relevant original, seeds included",
+     "SELECT e.event_date, e.event_type, e.actor1, e.actor2, e.location, e.fatalities, left(a.title, 45) AS title "
+     "FROM events e JOIN articles a USING (article_id) WHERE e.is_root ORDER BY e.event_date"),
+    ("Events by type", "SELECT event_type, count(*) AS events, count(*) FILTER (WHERE is_root) AS as_root "
+     "FROM events GROUP BY 1 ORDER BY 2 DESC"),
 )
 
 

@@ -145,6 +145,17 @@ def test_demo_runs_and_second_demo_adds_nothing(tmp_path, env):
         ("2013-paris-foreign-ministers-karabakh-talks.html", "seed_000_a5e34d7f79b8e769", "near"),
         ("2021-putin-hosts-aliyev-pashinyan-kremlin.html", "seed_004_89978c79b3e677df", "near"),
     ]
+    assert "Timeline" in first.stdout
+    _, roots = run_query(db, "SELECT count(*), count(DISTINCT article_id) FROM events WHERE is_root")
+    _, relevant = run_query(db, "SELECT count(*) FROM articles WHERE is_relevant")
+    assert roots[0][0] == roots[0][1] == relevant[0][0] >= 18  # 5 seeds + the on-topic demo stories
+    _, seeds = run_query(db, "SELECT count(DISTINCT article_id) FROM events WHERE article_id LIKE 'seed_%'")
+    assert seeds == [(5,)]
+    _, sport = run_query(db, "SELECT is_relevant FROM articles WHERE url LIKE '%grand-prix%'")
+    assert sport == [(False,)]
+    _, copies = run_query(db, "SELECT count(*) FROM events JOIN articles USING (article_id) "
+                              "WHERE duplicate_of IS NOT NULL")
+    assert copies == [(0,)]
     second = cli(["demo", "--db", str(db)], env)
     assert second.returncode == 0, second.stderr
     assert "Stored 0 new articles" in second.stdout

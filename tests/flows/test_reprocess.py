@@ -79,3 +79,29 @@ def test_stages():
     assert check_stage("all") == ("dedup", "classify")
     with pytest.raises(ConfigError, match="unknown stage"):
         check_stage("everything")
+
+
+def test_reprocess_classify_replaces_events_atomically(prefect_harness, tmp_path):
+    from flows.storing import analyse
+
+    db = tmp_path / "w.duckdb"
+    settings = DedupSettings()
+    seeds = load_seed_articles()
+    with write_connection(db) as con:
+        store_batch(con, seeds, analyse(seeds, settings), settings, run_id="first")
+    before = q(db, "SELECT event_id, event_type, is_root FROM events ORDER BY 1")
+    assert before and q(db, "SELECT count(*) FROM events WHERE is_root") == [(5,)]
+
+    report = reprocess(stage="classify", config_path=str(_config(tmp_path, db)))
+    assert report["run"]["status"] == "completed" and report["run"]["articles_reprocessed"] == 5
+    assert q(db, "SELECT event_id, event_type, is_root FROM events ORDER BY 1") == before
+    assert q(db, "SELECT count(DISTINCT run_id) FROM events") == [(1,)]
+    assert q(db, "SELECT run_id FROM events LIMIT 1") == [(report["run"]["run_id"],)]
+
+    # A threshold nothing reaches: every article becomes irrelevant and loses its events.
+    strict = _config(tmp_path, db, "[relevance]\nthreshold = 1.0\n")
+    reprocess(stage="classify", config_path=str(strict))
+    assert q(db, "SELECT count(*) FROM events") == [(0,)]
+    assert q(db, "SELECT count(*) FROM articles") == [(5,)]
+    reprocess(stage="all", config_path=str(_config(tmp_path, db)))
+    assert q(db, "SELECT event_id, event_type, is_root FROM events ORDER BY 1") == before

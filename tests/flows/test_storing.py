@@ -98,3 +98,27 @@ def test_v_stories_counts_copies_and_outlets(seeded):
     assert row[1] == sorted(["Outlet 0", "Outlet 1", "Outlet 2", afp.site_name])
     assert row[2] == ["feed-0", "feed-1", "feed-2"]
     assert total == 5
+
+
+def test_relevant_originals_get_events_and_copies_get_none(tmp_path):
+    from flows.storing import analyse
+
+    db = tmp_path / "w.duckdb"
+    seeds = load_seed_articles()
+    afp = seed("004_89978c79b3e677df")
+    copy = art("wire", "https://y.org/wire", "MOSCOW (AFP) — " + afp.text)
+    sport = art("f1", "https://z.org/f1", "Verstappen won the Azerbaijan Grand Prix in Baku on Sunday after a late "
+                "safety car; qualifying had been disrupted and the podium was completed by two Ferraris. " * 3)
+    batch = [*seeds, copy, sport]
+    with write_connection(db) as con:
+        result = store_batch(con, batch, analyse(batch, SETTINGS), SETTINGS, run_id="r1")
+        rows = dict(con.execute("SELECT article_id, is_relevant FROM articles").fetchall())
+        per_article = dict(con.execute("SELECT article_id, count(*) FROM events GROUP BY 1").fetchall())
+        roots = con.execute("SELECT article_id, count(*) FROM events WHERE is_root GROUP BY 1").fetchall()
+        again = store_batch(con, batch, analyse(batch, SETTINGS), SETTINGS, run_id="r2")
+        total = con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
+    assert result.relevant == 5 and result.events_added == sum(per_article.values())
+    assert rows["f1"] is False and rows["wire"] is None  # copies are not scored as originals
+    assert set(per_article) == {s.article_id for s in seeds}
+    assert all(n == 1 for _, n in roots) and len(roots) == 5
+    assert again.inserted == [] and total[0] == total[1] == result.events_added
