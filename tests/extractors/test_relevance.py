@@ -21,7 +21,7 @@ OFF_TOPIC = {
     "formula1": ("Verstappen wins in Baku after late safety car",
                  "Max Verstappen won the Azerbaijan Grand Prix on the Baku street circuit on Sunday, holding off "
                  "his rivals after a late safety car. Qualifying had been disrupted by red flags, and the podium "
-                 "was completed by the two Ferraris. The race in Azerbaijan is the longest flat-out run of the season."),
+                 "was completed by the two Ferraris. The Azerbaijan race has the longest flat-out run of the year."),
     "culture": ("An Armenian composer's songs return to the concert hall",
                 "A festival in Paris is devoting an evening to the songs of Komitas, the Armenian composer and priest. "
                 "The concert pairs his folk arrangements with new works by young Armenian musicians, and an "
