@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["extract_speed.py", "dedup_scale.py"]
+BENCHES = ["extract_speed.py", "classify_speed.py", "dedup_scale.py"]
 
 if __name__ == "__main__":
     here = Path(__file__).resolve().parent

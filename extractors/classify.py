@@ -98,7 +98,7 @@ def _governing_context(sentence: str, start: int) -> str:
 
 
 def _cancelled(slug: str, context: str, after: str, rules: Rules) -> bool:
-    if any(p.search(context) for p in rules.cues.negation):
+    if rules.cues.any_negation.search(context):
         return True
     if slug in rules.cues.speech_acts:
         return False
@@ -108,7 +108,7 @@ def _cancelled(slug: str, context: str, after: str, rules: Rules) -> bool:
         factive = _FACTIVE_TO.search(context)
         if not factive or (factive.group(1).lower().startswith("agree") and not _AGREED_OBJECT.search(context)):
             return True
-    return any(p.search(context) for p in rules.cues.hypothetical)
+    return rules.cues.any_hypothetical.search(context) is not None
 
 
 def _month_index(d: date) -> int:
@@ -118,9 +118,7 @@ def _month_index(d: date) -> int:
 def is_background(sentence: str, published: date, rules: Rules) -> bool:
     """True when a sentence reports no new event: history markers, habitual or
     standing situations, or a date before the previous calendar month."""
-    if any(p.search(sentence) for p in rules.cues.background):
-        return True
-    if any(p.search(sentence) for p in rules.cues.habitual):
+    if rules.cues.any_background.search(sentence):
         return True
     dates = find_dates(sentence, published)
     if dates and all(_month_index(d.value) < _month_index(published) - 1 for d in dates):
@@ -148,17 +146,14 @@ def find_triggers(sentence: str, rules: Rules, skip: list[tuple[int, int]] | Non
     """
     hits: dict[str, _Hit] = {}
     for event_type in rules.types:
-        for pattern in event_type.triggers:
-            for m in pattern.finditer(sentence):
-                if skip and any(a <= m.start() < b for a, b in skip):
-                    continue
-                after = sentence[m.end():m.end() + 40]
-                if _cancelled(event_type.slug, _governing_context(sentence, m.start()), after, rules):
-                    continue
-                current = hits.get(event_type.slug)
-                if current is None or m.start() < current.start:
-                    hits[event_type.slug] = _Hit(event_type.slug, m.start())
-                break
+        for m in event_type.combined.finditer(sentence):
+            if skip and any(a <= m.start() < b for a, b in skip):
+                continue
+            after = sentence[m.end():m.end() + 40]
+            if _cancelled(event_type.slug, _governing_context(sentence, m.start()), after, rules):
+                continue
+            hits[event_type.slug] = _Hit(event_type.slug, m.start())
+            break
     # "agreed to a ceasefire", "agreed to halt the fighting", "the ceasefire agreement":
     # a truce, not a separate deal.
     if "ceasefire" in hits and "agreement" in hits:
@@ -171,15 +166,24 @@ def find_triggers(sentence: str, rules: Rules, skip: list[tuple[int, int]] | Non
 
 
 def find_actors(sentence: str, rules: Rules) -> list[str]:
-    """Actor codes in order of first mention (most specific pattern wins on overlaps)."""
-    taken: list[tuple[int, int, str]] = []
-    for actor in rules.actors:
-        for m in actor.pattern.finditer(sentence):
-            if any(s < m.end() and m.start() < e for s, e, _ in taken):
-                continue
-            taken.append((m.start(), m.end(), actor.code))
+    """Actor codes in order of first mention.
+
+    On overlapping mentions the one starting first, then the longer, wins: in
+    "Karabakh Armenian authorities" the NKR name covers "Armenian" (ARM).
+    """
+    lowered = sentence.lower()
+    found = sorted(
+        (m.start(), -m.end(), actor.code)
+        for actor in rules.actors
+        if actor.literal in lowered
+        for m in actor.pattern.finditer(sentence)
+    )
     ordered: list[str] = []
-    for _, _, code in sorted(taken):
+    covered_to = -1
+    for start, neg_end, code in found:
+        if start < covered_to:
+            continue
+        covered_to = -neg_end
         if code not in ordered:
             ordered.append(code)
     return ordered
@@ -214,6 +218,13 @@ def _pick_place(slug: str, places: list[str], rules: Rules) -> str | None:
         return places[0]
     rank = {"city": 0, "border": 0, "region": 1, "capital": 2}
     return min(places, key=lambda n: (rank.get(rules.places[n].kind, 3), places.index(n)))
+
+
+def _blank_out(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with the given spans replaced by spaces (positions are kept)."""
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 def _with_death_toll(hits: list[_Hit], foreground: str, rules: Rules) -> list[_Hit]:
@@ -253,7 +264,7 @@ def classify(article: ClassifyInput, rules: Rules) -> list[Event]:
         if skip and skip[0] == (0, len(text)):
             continue
         hits = find_triggers(text, rules, skip)
-        foreground = "".join(ch if not any(a <= i < b for a, b in skip) else " " for i, ch in enumerate(text))
+        foreground = _blank_out(text, skip)
         hits = _with_death_toll(hits, foreground, rules)
         if not hits:
             continue

@@ -33,6 +33,11 @@ _RELATIVE_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(_RELATI
                           re.I)
 
 
+# Every expression above contains one of these; a sentence without any has no date.
+_HINT = re.compile(r"\d|day\b|month|year|week|night|today|overnight|morning|before|"
+                   r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", re.I)
+
+
 @dataclass(frozen=True)
 class ResolvedDate:
     value: date
@@ -56,6 +61,8 @@ def _past_year(month: int, day: int, published: date) -> int:
 def find_dates(sentence: str, published: date) -> list[ResolvedDate]:
     """Every date expression in ``sentence``, resolved (most specific forms first)."""
     found: list[ResolvedDate] = []
+    if not _HINT.search(sentence):
+        return found
     taken: list[tuple[int, int]] = []
 
     def add(value: date | None, precision: str, m: re.Match[str]) -> None:

@@ -20,6 +20,7 @@ class Group:
     cap: int
     requires: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
+    combined: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def load_lexicon(path: Path = DATA_DIR / "relevance.toml") -> Lexicon:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         groups = tuple(
             Group(g["name"], float(g["weight"]), int(g["cap"]), tuple(g.get("requires", [])),
-                  tuple(re.compile(r"(?<!\w)(?:" + p + ")", re.IGNORECASE) for p in g["patterns"]))
+                  tuple(re.compile(r"(?<!\w)(?:" + p + ")", re.IGNORECASE) for p in g["patterns"]),
+                  re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in g["patterns"]) + ")", re.IGNORECASE))
             for g in raw["groups"]
         )
         return Lexicon(raw["version"], float(raw["offset"]), float(raw.get("title_weight", 1.0)), groups)
@@ -49,7 +51,7 @@ def load_lexicon(path: Path = DATA_DIR / "relevance.toml") -> Lexicon:
 
 
 def _hits(group: Group, text: str) -> int:
-    return sum(len(p.findall(text)) for p in group.patterns)
+    return sum(1 for _ in group.combined.finditer(text))
 
 
 def relevance(title: str, text: str, lexicon: Lexicon) -> float:

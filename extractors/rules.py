@@ -23,12 +23,20 @@ EVENT_TYPES = (
 ACTOR_CODES = ("ARM", "AZE", "NKR", "RUS", "TUR", "IRN", "USA", "FRA", "EU", "OSCE", "UN", "CSTO")
 
 
+def combine(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str]:
+    """One alternation of several patterns (one regex scan instead of many)."""
+    if not patterns:
+        return re.compile(r"(?!x)x")
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class EventType:
     slug: str
     plover: str
     cameo: str
     triggers: tuple[re.Pattern[str], ...]
+    combined: re.Pattern[str]  # all triggers in one regex
 
 
 @dataclass(frozen=True)
@@ -38,12 +46,31 @@ class Cues:
     background: tuple[re.Pattern[str], ...]
     habitual: tuple[re.Pattern[str], ...]
     speech_acts: frozenset[str]
+    any_negation: re.Pattern[str]       # the lists above, each in one regex
+    any_hypothetical: re.Pattern[str]
+    any_background: re.Pattern[str]     # background and habitual
 
 
 @dataclass(frozen=True)
 class Actor:
     code: str
     pattern: re.Pattern[str]
+    literal: str  # lower-case text every match contains: a cheap test before the regex
+
+
+def required_literal(pattern: str) -> str:
+    """The longest plain-text run a match of ``pattern`` must contain ("" if unsure)."""
+    if "|" in pattern:
+        return ""
+    body = re.sub(r"\\b|\(\?[<=!]+[^)]*\)", "", pattern)
+    runs = re.findall(r"(?:[A-Za-z0-9 ,-]|\\[.'-])+", body)
+    best = ""
+    for run in runs:
+        # Stop at characters made optional or repeated by the next token.
+        text = re.sub(r"\\(.)", r"\1", run)
+        if len(text) > len(best):
+            best = text
+    return best.strip().lower() if "?" not in pattern and "*" not in pattern else ""
 
 
 @dataclass(frozen=True)
@@ -62,10 +89,11 @@ class Rules:
     version: str
     types: tuple[EventType, ...]
     cues: Cues
-    actors: tuple[Actor, ...]          # most specific first
+    actors: tuple[Actor, ...]
     places: dict[str, Place]           # canonical name -> place
     place_pattern: re.Pattern[str]     # any alias or name; group 'name' maps via place_alias
     place_alias: dict[str, str]        # lower-cased alias -> canonical name
+
 
     def type(self, slug: str) -> EventType:
         return next(t for t in self.types if t.slug == slug)
@@ -105,17 +133,21 @@ def load_taxonomy(path: Path) -> tuple[str, tuple[EventType, ...], Cues]:
         triggers = tuple(_compile(p, f"{path} [{slug}]") for p in item.get("triggers", []))
         if not triggers:
             raise ConfigError(f"{path}: event type {slug} has no triggers")
-        types.append(EventType(slug, item["plover"], str(item["cameo"]), triggers))
+        types.append(EventType(slug, item["plover"], str(item["cameo"]), triggers, combine(triggers)))
     missing = set(EVENT_TYPES) - {t.slug for t in types}
     if missing:
         raise ConfigError(f"{path}: event types missing: {', '.join(sorted(missing))}")
     cues_raw = raw.get("cues", {})
+    lists = {
+        name: tuple(_compile(p, f"{path} cues.{name}") for p in cues_raw.get(name, []))
+        for name in ("negation", "hypothetical", "background", "habitual")
+    }
     cues = Cues(
-        negation=tuple(_compile(p, f"{path} cues.negation") for p in cues_raw.get("negation", [])),
-        hypothetical=tuple(_compile(p, f"{path} cues.hypothetical") for p in cues_raw.get("hypothetical", [])),
-        background=tuple(_compile(p, f"{path} cues.background") for p in cues_raw.get("background", [])),
-        habitual=tuple(_compile(p, f"{path} cues.habitual") for p in cues_raw.get("habitual", [])),
+        **lists,
         speech_acts=frozenset(cues_raw.get("speech_acts", [])),
+        any_negation=combine(lists["negation"]),
+        any_hypothetical=combine(lists["hypothetical"]),
+        any_background=combine(lists["background"] + lists["habitual"]),
     )
     return version, tuple(types), cues
 
@@ -123,16 +155,14 @@ def load_taxonomy(path: Path) -> tuple[str, tuple[EventType, ...], Cues]:
 def load_actors(path: Path) -> tuple[str, tuple[Actor, ...]]:
     raw = _read(path)
     version = _version(raw, path)
-    entries: list[tuple[int, Actor]] = []
+    actors: list[Actor] = []
     for item in raw.get("actors", []):
         code = item.get("code")
         if not code or not re.fullmatch(r"[A-Z]{2,5}", code):
             raise ConfigError(f"{path}: actor code {code!r} must be 2-5 capital letters")
         for pattern in item.get("patterns", []):
-            entries.append((len(pattern), Actor(code, _compile(pattern, f"{path} [{code}]"))))
-    # Longer patterns are more specific ("Karabakh Armenian" before "Armenian").
-    entries.sort(key=lambda e: -e[0])
-    return version, tuple(a for _, a in entries)
+            actors.append(Actor(code, _compile(pattern, f"{path} [{code}]"), required_literal(pattern)))
+    return version, tuple(actors)
 
 
 def load_gazetteer(path: Path) -> tuple[str, dict[str, Place], re.Pattern[str], dict[str, str]]:
