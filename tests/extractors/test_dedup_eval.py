@@ -38,4 +38,4 @@ def test_eval_command_prints_precision_and_recall():
     assert "precision" in out.stdout and "recall" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "flows.cli", "eval", "--labels", "/nonexistent.toml"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "not found" in bad.stderr
+    assert bad.returncode == 2 and "no labelled set" in bad.stderr
