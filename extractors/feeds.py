@@ -80,4 +80,6 @@ def parse_feed(
         title=html_to_text(parsed.feed.get("title", "") or ""),
         version=version,
         bozo_message=bozo,
+        links=tuple({"rel": str(link.get("rel", "")), "href": str(link.get("href", ""))}
+                    for link in parsed.feed.get("links", []) or []),
     )

@@ -27,6 +27,7 @@ class ParsedFeed:
     title: str
     version: str
     bozo_message: str | None = None
+    links: tuple[dict[str, str], ...] = ()  # feed-level links (rel, href): archives, paging
 
 
 @dataclass(frozen=True)

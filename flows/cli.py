@@ -143,6 +143,30 @@ def reprocess(
                                config_path=str(config) if config else None))
 
 
+@app.command()
+def backfill(
+    config: ConfigOpt = None,
+    since: Annotated[str | None, typer.Option(help="Oldest publication date kept (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Newest publication date kept (YYYY-MM-DD).")] = None,
+    feed: Annotated[str | None, typer.Option(help="A [[feeds]] name: its archived / paged history.")] = None,
+    urls: Annotated[Path | None, typer.Option(help="A file of article URLs, one per line.")] = None,
+    sitemap: Annotated[str | None, typer.Option(help="A sitemap or sitemap index URL (Google News too).")] = None,
+) -> None:
+    """Store older articles from a sitemap, a feed's archive pages or a URL file, within dates.
+
+    Example: newswatch backfill --sitemap https://example.org/sitemap.xml --since 2023-01-01 --until 2023-12-31
+    """
+    settings = _settings(config)
+    if not (feed or urls or sitemap):
+        _fail("backfill needs a source: --sitemap URL, --urls FILE or --feed NAME", 2)
+    _prepare_prefect(settings)
+    from flows.backfill import backfill as backfill_flow
+
+    raise typer.Exit(_run_flow(settings, backfill_flow, since=since, until=until, feed=feed,
+                               urls=str(urls) if urls else None, sitemap=sitemap,
+                               config_path=str(config) if config else None))
+
+
 @app.command(name="eval")
 def evaluate(
     config: ConfigOpt = None,

@@ -101,7 +101,7 @@ def ensure_seeds(settings: Settings, run_id: str | None = None) -> BatchResult:
         return store_batch(con, seeds, analysis, settings.dedup, settings.relevance.threshold, run_id=run_id)
 
 
-def _select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[FeedEntry]:
+def select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[FeedEntry]:
     """Entries not stored yet (by GUID or canonical URL), first occurrence only."""
     candidates = [e for o in outcomes for e in o.entries]
     with write_connection(settings.warehouse_path) as con:
@@ -119,7 +119,7 @@ def _select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[Fee
     return fresh
 
 
-def _tally_page(counters: RunCounters, outcome: PageOutcome) -> None:
+def tally_page(counters: RunCounters, outcome: PageOutcome) -> None:
     if outcome.fetched:
         counters.articles_fetched += 1
     if outcome.extraction_failed:
@@ -192,7 +192,7 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
             if outcome.warning:
                 counters.errors.append(RunError("parse", outcome.warning, feed.name, feed.url))
         counters.entries_seen += len(outcome.entries)
-    new_entries = _select_new([p.outcome for p in progress.values()], settings)
+    new_entries = select_new([p.outcome for p in progress.values()], settings)
     counters.entries_new = len(new_entries)
     for entry in new_entries:
         progress[entry.feed_name].new_entries += 1
@@ -204,7 +204,7 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
     logger.info("%d feeds polled, %d entries, %d new, %d batches",
                 len(feeds), counters.entries_seen, len(new_entries), len(batches))
     # Feeds with nothing new: their state and polls are written right away.
-    _write(settings, run_id, [], progress, counters, ready=[
+    write_results(settings, run_id, [], progress, counters, ready=[
         n for n, p in progress.items() if p.batches_left == 0])
     if not batches:
         return
@@ -225,7 +225,7 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
         outcomes = future.result()
         articles: list[Article] = []
         for outcome in outcomes:
-            _tally_page(counters, outcome)
+            tally_page(counters, outcome)
             if outcome.transient:
                 progress[outcome.entry.feed_name].transient_failures += 1
             if outcome.article is not None:
@@ -235,11 +235,11 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
             progress[name].batches_left -= 1
             if progress[name].batches_left == 0:
                 ready.append(name)
-        _write(settings, run_id, articles, progress, counters, ready)
+        write_results(settings, run_id, articles, progress, counters, ready)
         logger.info("batch %d/%d written: %d articles", done, len(batches), len(articles))
 
 
-def _write(settings: Settings, run_id: str, articles: list[Article],
+def write_results(settings: Settings, run_id: str, articles: list[Article],
            progress: dict[str, _FeedProgress], counters: RunCounters, ready: list[str]) -> None:
     """Write a batch plus the state/poll rows of the feeds it completes, in one transaction."""
     states, polls = [], []
