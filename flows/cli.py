@@ -167,6 +167,21 @@ def backfill(
                                config_path=str(config) if config else None))
 
 
+@app.command()
+def serve(config: ConfigOpt = None) -> None:
+    """Run the monitor on [schedule] cron as a Prefect deployment (starts a local server if needed).
+
+    Example: newswatch serve --config newswatch.toml
+    """
+    settings = _settings(config)
+    if not settings.enabled_feeds:
+        _fail(f"no enabled [[feeds]] in {settings.source}: add at least one feed", 2)
+    _prepare_prefect(settings)
+    from flows.serving import run_serve
+
+    raise typer.Exit(run_serve(settings, str(config) if config else None))
+
+
 @app.command(name="eval")
 def evaluate(
     config: ConfigOpt = None,
