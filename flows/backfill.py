@@ -4,10 +4,8 @@ or a file of URLs, bounded by publication date; idempotent with monitor runs."""
 from __future__ import annotations
 
 import multiprocessing
-import sys
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from extractors.fetching import Fetcher
 from extractors.records import Article, FeedEntry, RunCounters, RunError
 from flows.config import Settings, load_settings
 from flows.monitor import batch_task, current_run_id, ensure_seeds, select_new, tally_page, write_results
+from flows.progress import progress_reporter
 from flows.publish import publish_report
 from flows.steps import FeedSpec, PollOutcome
 from warehouse import store
@@ -97,21 +96,6 @@ def feed_archive_entries(fetcher: Fetcher, feed: FeedSpec, since: datetime | Non
             wordpress += 1
             queue.append(wordpress_page(feed.url, wordpress))
     return entries
-
-
-@contextmanager
-def progress_reporter(total: int, label: str) -> Iterator[Any]:
-    """A progress bar with counts and ETA on a terminal; plain log lines otherwise."""
-    logger = get_run_logger()
-    if sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("stored {task.fields[stored]}"), TimeRemainingColumn(), transient=False) as bar:
-            task = bar.add_task(label, total=total, stored=0)
-            yield lambda done, stored: bar.update(task, completed=done, stored=stored)
-    else:
-        yield lambda done, stored: logger.info("%s: %d/%d entries processed, %d stored", label, done, total, stored)
 
 
 def run_backfill(settings: Settings, run_id: str, entries: list[FeedEntry], counters: RunCounters,

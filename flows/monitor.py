@@ -27,6 +27,7 @@ from extractors.fetching import Fetcher
 from extractors.records import Article, FeedEntry, FeedState, RunCounters, RunError
 from extractors.seeds import load_seed_articles
 from flows.config import Settings, load_settings
+from flows.progress import progress_reporter
 from flows.publish import publish_report
 from flows.steps import (
     FeedSpec,
@@ -221,6 +222,8 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
     ]
     # Batches run concurrently but are written in feed order, so the first
     # occurrence of a story is deterministically the original.
+    report = stack.enter_context(progress_reporter(len(new_entries), "monitor"))
+    processed = 0
     for done, (future, batch) in enumerate(zip(batch_futures, batches, strict=True), start=1):
         outcomes = future.result()
         articles: list[Article] = []
@@ -236,6 +239,8 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
             if progress[name].batches_left == 0:
                 ready.append(name)
         write_results(settings, run_id, articles, progress, counters, ready)
+        processed += len(batch)
+        report(processed, counters.articles_stored)
         logger.info("batch %d/%d written: %d articles", done, len(batches), len(articles))
 
 

@@ -59,6 +59,7 @@ def test_backfill_during_a_monitor_run(tmp_path):
     assert back.returncode == 0, back.stderr
     for text in (err, back.stderr):
         assert "lock" not in text.lower(), text
+    assert "backfill: " in back.stderr and "entries processed" in back.stderr  # plain progress lines
     _, rows = run_query(db, "SELECT count(*), count(DISTINCT article_id), count(DISTINCT url), "
                             "count(DISTINCT guid) FILTER (WHERE origin = 'feed') FROM articles")
     total, ids, urls, _ = rows[0]
