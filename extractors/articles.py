@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from extractors.records import Article, ExtractedArticle, ExtractionFailure, FeedEntry
-from extractors.textnorm import content_hash, word_count
+from extractors.textnorm import content_hash, tidy_text, word_count
 from extractors.urls import canonicalize_url, choose_canonical, stable_id
 
 # A feed body shorter than this is not worth storing as the article text.
 MIN_FALLBACK_WORDS = 8
+# Metadata longer than this is cut (a 100 kB "title" is an attack or a bug, not a title).
+MAX_TITLE_CHARS = 1000
+MAX_AUTHOR_CHARS = 300
 
 
 def entry_url(entry: FeedEntry) -> str | None:
@@ -69,8 +72,8 @@ def build_article(
         url=url,
         canonical_url=canonical,
         guid=entry.guid or None,
-        title=title or None,
-        author=author,
+        title=tidy_text(title)[:MAX_TITLE_CHARS] or None if title else None,
+        author=tidy_text(author)[:MAX_AUTHOR_CHARS] or None if author else None,
         published_at=published,
         fetched_at=fetched_at,
         language=language,

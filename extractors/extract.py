@@ -7,7 +7,7 @@ to our own record with a real ``datetime``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import trafilatura
 from dateutil import parser as dateparser
@@ -40,7 +40,8 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None if parsed > datetime.now(UTC) + timedelta(days=1) else parsed
 
 
 def extract_article(html: bytes | str, url: str) -> ExtractedArticle | ExtractionFailure:

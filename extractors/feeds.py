@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
 import feedparser
@@ -16,13 +16,15 @@ from extractors.textnorm import html_to_text
 
 
 def _to_datetime(struct: object) -> datetime | None:
-    """feedparser gives UTC ``time.struct_time``; return an aware datetime or None."""
+    """feedparser gives UTC ``time.struct_time``; return an aware datetime, or None when
+    missing, unparsable or more than a day in the future (a wrong clock or a bad feed)."""
     if not struct:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)  # type: ignore[arg-type]
+        value = datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)  # type: ignore[arg-type]
     except (OverflowError, ValueError, TypeError):
         return None
+    return None if value > datetime.now(UTC) + timedelta(days=1) else value
 
 
 def _entry_content(entry: feedparser.FeedParserDict) -> str:

@@ -216,12 +216,17 @@ class Fetcher:
             raise TransientError(f"connection failed for {url}: {exc or type(exc).__name__}") from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.LocalProtocolError) as exc:
             raise PermanentError(f"cannot fetch {url}: {exc}") from exc
+        except (httpx.HTTPError, OSError) as exc:  # resets, half-closed sockets, odd transport errors
+            raise TransientError(f"connection failed for {url}: {type(exc).__name__}: {exc}") from exc
 
     def _check_peer(self, response: httpx.Response, url: str) -> None:
         stream = response.extensions.get("network_stream")
         if stream is None:
             return
-        peer = stream.get_extra_info("server_addr")
+        try:
+            peer = stream.get_extra_info("server_addr")
+        except OSError as exc:
+            raise TransientError(f"connection to {url} closed before it could be checked: {exc}") from exc
         if peer:
             self.policy.check_address(str(peer[0]), url)
 

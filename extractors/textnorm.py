@@ -35,9 +35,17 @@ def html_to_text(fragment: str) -> str:
     return tidy_text(root.text_content())
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_string(text: str) -> str:
+    """Text safe to store: no NUL or other control characters, no lone surrogates."""
+    return _CONTROL.sub("", text).encode("utf-8", "replace").decode("utf-8")
+
+
 def tidy_text(text: str) -> str:
     """Collapse runs of spaces, strip each line, keep single blank-free paragraphs."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", clean_string(text)).replace("\r\n", "\n").replace("\r", "\n")
     lines = (_WS.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANKS.sub("\n", "\n".join(line for line in lines if line)).strip()
 

@@ -56,7 +56,7 @@ def _retry_transient(task_obj: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="poll-feed", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE,
+@task(name="poll-feed", retries=2, retry_delay_seconds=[1, 4], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_transient, task_run_name="poll-{feed.name}")
 def poll_feed_task(fetcher: Fetcher, feed: FeedSpec, state: FeedState | None) -> PollOutcome:
     return poll_feed(fetcher, feed, state)
@@ -113,9 +113,9 @@ def select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[Feed
     fresh: list[FeedEntry] = []
     for entry in candidates:
         url = entry_url(entry)
-        if url is None or entry.guid in known_guids or url in known_urls or url in seen:
+        if url is None or entry.guid in known_guids or url in known_urls or url in seen or entry.guid in seen:
             continue
-        seen.add(url)
+        seen.update((url, entry.guid))
         fresh.append(entry)
     return fresh
 
@@ -138,8 +138,11 @@ def run_pass(settings: Settings, *, run_id: str, flow_name: str = "monitor",
     started = datetime.now(UTC)
     path = settings.warehouse_path
     with write_connection(path) as con:
-        store.start_run(con, run_id, flow_name, trigger, parameters or {}, started)
+        interrupted = store.start_run(con, run_id, flow_name, trigger, parameters or {}, started)
         states = store.load_feed_states(con)
+    for other in interrupted:
+        counters.errors.append(RunError("run", f"run {other} was interrupted (its process is gone); marked failed"))
+        logger.warning("run %s was interrupted; marked failed", other)
     status = "failed"
     try:
         added = ensure_seeds(settings, run_id)
@@ -193,6 +196,10 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
             if outcome.warning:
                 counters.errors.append(RunError("parse", outcome.warning, feed.name, feed.url))
         counters.entries_seen += len(outcome.entries)
+        unlinked = sum(1 for e in outcome.entries if entry_url(e) is None)
+        if unlinked:
+            counters.errors.append(RunError("parse", f"{unlinked} entries without a usable http(s) link skipped",
+                                            feed.name, feed.url))
     new_entries = select_new([p.outcome for p in progress.values()], settings)
     counters.entries_new = len(new_entries)
     for entry in new_entries:
@@ -225,7 +232,11 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
     report = stack.enter_context(progress_reporter(len(new_entries), "monitor"))
     processed = 0
     for done, (future, batch) in enumerate(zip(batch_futures, batches, strict=True), start=1):
-        outcomes = future.result()
+        try:
+            outcomes = future.result()
+        except Exception as exc:  # a crashed batch: its entries are retried next run
+            outcomes = [PageOutcome(e, None, RunError("fetch", f"batch {done} crashed: {type(exc).__name__}: {exc}",
+                                                      e.feed_name, e.link), transient=True) for e in batch]
         articles: list[Article] = []
         for outcome in outcomes:
             tally_page(counters, outcome)

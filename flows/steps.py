@@ -171,9 +171,13 @@ def fetch_and_extract(
 
     def fetch(entry: FeedEntry):
         try:
-            return fetcher.get(entry.link, check_robots=True), None
+            result = fetcher.get(entry.link, check_robots=True)
         except NewswatchError as exc:
             return None, exc
+        ctype = result.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype and not (ctype.endswith(("html", "xml")) or ctype.startswith("text/")):
+            return None, PermanentError(f"skipped {entry.link}: not an HTML page ({ctype})")
+        return result, None
 
     with ThreadPoolExecutor(max_workers=max(1, fetch_threads)) as threads:
         fetched = list(threads.map(fetch, entries))

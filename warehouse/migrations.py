@@ -181,6 +181,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE events ADD COLUMN sentence_index INTEGER",
         ),
     ),
+    Migration(
+        5,
+        "runs: the process that owns a run in progress (to detect interrupted runs)",
+        (
+            "ALTER TABLE runs ADD COLUMN host VARCHAR",
+            "ALTER TABLE runs ADD COLUMN pid INTEGER",
+        ),
+    ),
 )
 
 

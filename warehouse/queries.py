@@ -53,9 +53,17 @@ ON CONFLICT (run_id, feed_name) DO NOTHING
 """
 
 START_RUN = """
-INSERT INTO runs (run_id, flow, trigger, parameters, started_at, status, errors)
-VALUES (?, ?, ?, ?, ?, 'running', '[]')
+INSERT INTO runs (run_id, flow, trigger, parameters, started_at, status, errors, host, pid)
+VALUES (?, ?, ?, ?, ?, 'running', '[]', ?, ?)
 ON CONFLICT (run_id) DO NOTHING
+"""
+
+RUNNING_RUNS = "SELECT run_id, host, pid FROM runs WHERE status = 'running'"
+
+MARK_INTERRUPTED = """
+UPDATE runs SET status = 'failed', finished_at = ?,
+       errors = to_json([{'feed': NULL, 'url': NULL, 'stage': 'run', 'message': ?}])
+WHERE run_id = ? AND status = 'running'
 """
 
 FINISH_RUN = """

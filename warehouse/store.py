@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -133,9 +135,32 @@ def insert_polls(con: duckdb.DuckDBPyConnection, polls: Sequence[FeedPoll]) -> N
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, trigger: str,
-              parameters: dict[str, Any], started_at: datetime) -> None:
-    """Insert the ``runs`` row of a run in progress (status 'running')."""
-    con.execute(queries.START_RUN, [run_id, flow, trigger, json.dumps(parameters, default=str), started_at])
+              parameters: dict[str, Any], started_at: datetime) -> list[str]:
+    """Mark runs left 'running' by a process that is gone as failed, then insert the
+    ``runs`` row of this run (status 'running', with this host and pid).
+
+    Returns the ids of the interrupted runs it marked.
+    """
+    host = socket.gethostname()
+    interrupted = []
+    for other_id, other_host, other_pid in con.execute(queries.RUNNING_RUNS).fetchall():
+        if other_host == host and other_pid and not _process_alive(other_pid):
+            message = f"interrupted: process {other_pid} on {host} ended before the run finished"
+            con.execute(queries.MARK_INTERRUPTED, [started_at, message, other_id])
+            interrupted.append(other_id)
+    con.execute(queries.START_RUN, [run_id, flow, trigger, json.dumps(parameters, default=str), started_at,
+                                    host, os.getpid()])
+    return interrupted
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str,

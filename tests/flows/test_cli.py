@@ -122,7 +122,11 @@ def test_killed_run_leaves_a_consistent_warehouse(tmp_path, env, news_site):
                             "FROM articles WHERE origin = 'feed'")
     assert rows == [(8, 8, 8)]
     _, runs = run_query(db, "SELECT status, count(*) FROM runs GROUP BY 1 ORDER BY 1")
-    assert runs == [("completed", 1), ("running", 1)]
+    assert runs == [("completed", 1), ("failed", 1)]  # the killed run is marked interrupted
+    _, why = run_query(db, "SELECT errors->0->>'message' FROM runs WHERE status = 'failed'")
+    assert "interrupted" in why[0][0]
+    _, served = run_query(db, "SELECT count(*) FROM articles WHERE origin = 'feed' AND url LIKE '%/news/%'")
+    assert served == [(8,)]  # every entry the killed run saw is stored now, once
 
 
 def test_demo_runs_and_second_demo_adds_nothing(tmp_path, env):
