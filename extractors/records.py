@@ -110,6 +110,7 @@ class FeedState:
     last_error: str | None = None
     consecutive_failures: int = 0
     next_poll_at: datetime | None = None
+    disabled: bool = False
 
 
 @dataclass(frozen=True)

@@ -239,18 +239,34 @@ def sql(
         typer.echo(render(columns, rows, fmt.value))
 
 
-@app.command()
-def feeds(config: ConfigOpt = None) -> None:
-    """List configured feeds with their health (last status, failures, articles).
+def _share(value) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
 
-    Example: newswatch feeds
+
+@app.command()
+def feeds(
+    config: ConfigOpt = None,
+    enable: Annotated[str | None, typer.Option("--enable", help="Re-enable a feed disabled after failures.")] = None,
+) -> None:
+    """List configured feeds with their health; --enable NAME brings back a disabled feed.
+
+    Example: newswatch feeds            newswatch feeds --enable oc-media
     """
     from flows.output import render
     from warehouse import queries
-    from warehouse.connection import WarehouseMissingError, read_connection
-    from warehouse.store import fetch_dicts
+    from warehouse.connection import WarehouseMissingError, read_connection, write_connection
+    from warehouse.store import enable_feed, fetch_dicts
 
     settings = _settings(config)
+    if enable is not None:
+        if enable not in {f.name for f in settings.feeds}:
+            _fail(f"no feed named {enable!r} in {settings.source}", 2)
+        if not settings.warehouse_path.exists():
+            _fail(f"no warehouse at {settings.warehouse_path}: nothing to enable", 2)
+        with write_connection(settings.warehouse_path, wait_s=30) as con:
+            found = enable_feed(con, enable)
+        typer.echo(f"feed {enable} enabled" if found else f"feed {enable} has never been polled; nothing to do")
+        return
     health: dict[str, dict] = {}
     try:
         with read_connection(settings.warehouse_path, sandboxed=False) as con:
@@ -259,12 +275,16 @@ def feeds(config: ConfigOpt = None) -> None:
         pass
     except TransientError as exc:
         _fail(str(exc), 1)
-    columns = ["name", "enabled", "last_status", "last_polled_at", "failures", "articles", "url", "last_error"]
+    columns = ["name", "state", "last_status", "last_success", "failures", "next_poll_at", "304", "articles",
+               "relevant", "copies", "url", "last_error"]
     rows = []
     for f in settings.feeds:
         h = health.get(f.name, {})
-        rows.append([f.name, f.enabled, h.get("last_status") or "never polled", h.get("last_polled_at"),
-                     h.get("consecutive_failures", 0), h.get("articles", 0), f.url, h.get("last_error")])
+        state = "disabled" if h.get("disabled") else ("on" if f.enabled else "off (config)")
+        rows.append([f.name, state, h.get("last_status") or "never polled", h.get("last_success"),
+                     h.get("consecutive_failures", 0), h.get("next_poll_at"), _share(h.get("share_304")),
+                     h.get("articles", 0), _share(h.get("relevant_share")), _share(h.get("duplicate_share")),
+                     f.url, h.get("last_error")])
     typer.echo(render(columns, rows, "table"))
 
 

@@ -39,6 +39,7 @@ class RunSettings:
     batch_size: int = 50
     feed_concurrency: int = 8
     extract_workers: int = 2
+    disable_after_failures: int = 10
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ KEY_HELP: dict[str, str] = {
     "run.batch_size": "Articles fetched, extracted and written per batch (one transaction each).",
     "run.feed_concurrency": "Feeds polled at once.",
     "run.extract_workers": "Processes used for extraction (spread over the cores).",
+    "run.disable_after_failures": "Disable a feed after this many consecutive failed polls (0: never).",
     "dedup.shingle_size": "Words per shingle for near-duplicate MinHash (change => reprocess --stage dedup).",
     "dedup.jaccard_threshold": "A pair at or above this Jaccard similarity is a near duplicate.",
     "dedup.containment_threshold": "A pair whose shorter text is contained at or above this share is a near duplicate.",
@@ -175,6 +177,7 @@ def _validate(settings: Settings) -> None:
         if not 0.0 < value <= 1.0:
             raise ConfigError(f"config key {key} must be in (0, 1], got {value}")
     for key, value in {"fetch.max_redirects": f.max_redirects, "dedup.min_words": d.min_words,
+                       "run.disable_after_failures": r.disable_after_failures,
                        "fetch.per_host_delay_s": f.per_host_delay_s}.items():
         if value < 0:
             raise ConfigError(f"config key {key} must be 0 or more, got {value}")

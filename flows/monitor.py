@@ -171,7 +171,15 @@ def run_pass(settings: Settings, *, run_id: str, flow_name: str = "monitor",
 def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedState],
                    counters: RunCounters, run_id: str, origin: str, stack: ExitStack) -> None:
     logger = get_run_logger()
-    feeds = [FeedSpec(f.name, f.url) for f in settings.enabled_feeds]
+    feeds = []
+    for f in settings.enabled_feeds:
+        state = states.get(f.name)
+        if state is not None and state.disabled and state.url == f.url:
+            counters.errors.append(RunError(
+                "poll", f"feed is disabled after {state.consecutive_failures} consecutive failures; "
+                f"not polled (newswatch feeds --enable {f.name})", f.name, f.url))
+            continue
+        feeds.append(FeedSpec(f.name, f.url))
     counters.feeds_total = len(feeds)
     futures = {}
     for feed in feeds:
@@ -263,7 +271,13 @@ def write_results(settings: Settings, run_id: str, articles: list[Article],
         p = progress[name]
         if p.written:
             continue
-        states.append(next_feed_state(p.previous, p.outcome, keep_validators=p.transient_failures > 0))
+        state = next_feed_state(p.previous, p.outcome, keep_validators=p.transient_failures > 0,
+                                disable_after=settings.run.disable_after_failures)
+        if state.disabled and not (p.previous and p.previous.disabled):
+            counters.errors.append(RunError(
+                "poll", f"feed disabled after {state.consecutive_failures} consecutive failures "
+                f"(newswatch feeds --enable {name} brings it back)", name, state.url))
+        states.append(state)
         polls.append(poll_row(run_id, p.outcome, p.new_entries))
         p.written = True
     if not (articles or states or polls):

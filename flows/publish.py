@@ -21,5 +21,12 @@ def publish_report(report: RunReport) -> None:
         if rows:
             create_table_artifact(table=rows, key=f"{report.run['flow']}-feeds",
                                   description="feed polls of this run")
+        events = [
+            {k: (v if not hasattr(v, "isoformat") else v.isoformat()) for k, v in e.items()}
+            for e in report.events
+        ]
+        if events:
+            create_table_artifact(table=events, key=f"{report.run['flow']}-events",
+                                  description="events added by this run (first 500)")
     except Exception as exc:  # artifacts are a convenience, the warehouse is the record
         get_run_logger().warning("could not publish report artifacts: %s", exc)

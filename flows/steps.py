@@ -108,12 +108,13 @@ def failed_poll(feed: FeedSpec, exc: BaseException) -> PollOutcome:
 
 
 def next_feed_state(previous: FeedState | None, outcome: PollOutcome,
-                    keep_validators: bool = False) -> FeedState:
+                    keep_validators: bool = False, disable_after: int = 0) -> FeedState:
     """Return the feed state to store after ``outcome``.
 
     ``keep_validators`` keeps the previous ETag/Last-Modified (used when some new
     entries could not be stored yet, so the next poll re-reads the whole feed).
-    Failing feeds get an exponential ``next_poll_at`` back-off hint.
+    Failing feeds get an exponential ``next_poll_at`` back-off, and are disabled
+    after ``disable_after`` consecutive failures (0: never).
     """
     prev = previous or FeedState(name=outcome.feed.name, url=outcome.feed.url)
     if outcome.status == "failed":
@@ -123,6 +124,7 @@ def next_feed_state(previous: FeedState | None, outcome: PollOutcome,
             prev, url=outcome.feed.url, last_polled_at=outcome.polled_at, last_status="failed",
             last_error=outcome.error, consecutive_failures=failures,
             next_poll_at=outcome.polled_at + backoff,
+            disabled=prev.disabled or (disable_after > 0 and failures >= disable_after),
         )
     etag, modified = outcome.etag, outcome.last_modified
     if keep_validators or outcome.status == "not_modified":

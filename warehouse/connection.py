@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from extractors.errors import NewswatchError, TransientError
-from warehouse.migrations import migrate
+from warehouse.migrations import MIGRATIONS, migrate
 
 LOCK_WAIT_S = 600.0
 READ_WAIT_S = 10.0
@@ -87,6 +87,22 @@ def write_connection(path: str | Path, wait_s: float = LOCK_WAIT_S) -> Iterator[
             con.close()
 
 
+def _migrate_if_behind(path: Path, wait_s: float) -> None:
+    """A warehouse written by an older newswatch gets its pending migrations first, so
+    readers see the current schema (a short write, under the writer lock)."""
+    latest = max(m.version for m in MIGRATIONS)
+    con = _connect_retrying(path, read_only=True, wait_s=wait_s)
+    try:
+        applied = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    except duckdb.CatalogException:
+        applied = 0
+    finally:
+        con.close()
+    if applied < latest:
+        with write_connection(path, wait_s=max(wait_s, 30.0)):
+            pass
+
+
 @contextmanager
 def read_connection(path: str | Path, wait_s: float = READ_WAIT_S,
                     sandboxed: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -101,6 +117,7 @@ def read_connection(path: str | Path, wait_s: float = READ_WAIT_S,
         raise WarehouseMissingError(
             f"no warehouse at {path}: run `newswatch run` (or `newswatch demo`) first"
         )
+    _migrate_if_behind(path, wait_s)
     config = {"enable_external_access": False} if sandboxed else {}
     con = _connect_retrying(path, read_only=True, wait_s=wait_s, config=config)
     try:

@@ -189,6 +189,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE runs ADD COLUMN pid INTEGER",
         ),
     ),
+    Migration(
+        6,
+        "feeds: disabled after repeated failures",
+        ("ALTER TABLE feeds ADD COLUMN disabled BOOLEAN DEFAULT FALSE",),
+    ),
 )
 
 

@@ -30,19 +30,24 @@ SEED_IDS = "SELECT article_id FROM articles WHERE origin = 'seed'"
 
 FEED_STATES = """
 SELECT name, url, etag, last_modified, last_polled_at, last_status, last_error,
-       consecutive_failures, next_poll_at
+       consecutive_failures, next_poll_at, coalesce(disabled, FALSE)
 FROM feeds
 """
 
 UPSERT_FEED = """
 INSERT INTO feeds (name, url, etag, last_modified, last_polled_at, last_status, last_error,
-                   consecutive_failures, next_poll_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   consecutive_failures, next_poll_at, disabled)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
     url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
     last_polled_at = excluded.last_polled_at, last_status = excluded.last_status,
     last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures,
-    next_poll_at = excluded.next_poll_at
+    next_poll_at = excluded.next_poll_at, disabled = excluded.disabled
+"""
+
+ENABLE_FEED = """
+UPDATE feeds SET disabled = FALSE, consecutive_failures = 0, next_poll_at = NULL WHERE name = ?
+RETURNING name
 """
 
 INSERT_POLL = """
@@ -86,7 +91,13 @@ FROM feed_polls WHERE run_id = ? ORDER BY feed_name
 
 FEED_HEALTH = """
 SELECT f.name, f.url, f.last_status, f.last_polled_at, f.consecutive_failures, f.last_error,
-       (SELECT count(*) FROM articles a WHERE a.feed_name = f.name) AS articles
+       coalesce(f.disabled, FALSE) AS disabled, f.next_poll_at,
+       (SELECT max(p.polled_at) FROM feed_polls p WHERE p.feed_name = f.name AND p.error IS NULL) AS last_success,
+       (SELECT avg(p.not_modified::INT) FROM feed_polls p WHERE p.feed_name = f.name) AS share_304,
+       (SELECT count(*) FROM articles a WHERE a.feed_name = f.name) AS articles,
+       (SELECT avg(coalesce(a.is_relevant, FALSE)::INT) FILTER (WHERE a.duplicate_of IS NULL)
+          FROM articles a WHERE a.feed_name = f.name) AS relevant_share,
+       (SELECT avg((a.duplicate_of IS NOT NULL)::INT) FROM articles a WHERE a.feed_name = f.name) AS duplicate_share
 FROM feeds f ORDER BY f.name
 """
 
@@ -135,4 +146,12 @@ CLASSIFY_ORDER = """
 SELECT article_id FROM articles
 WHERE ?::TIMESTAMPTZ IS NULL OR coalesce(fetched_at, published_at) >= ?::TIMESTAMPTZ
 ORDER BY coalesce(fetched_at, published_at) NULLS FIRST, article_id
+"""
+
+EVENTS_OF_RUN = """
+SELECT e.event_date, e.event_type, e.is_root, e.actor1, e.actor2, e.location, e.fatalities,
+       left(a.title, 80) AS title, a.url, left(e.evidence, 200) AS evidence
+FROM events e JOIN articles a USING (article_id)
+WHERE e.run_id = ? ORDER BY e.event_date DESC, a.article_id, e.sentence_index
+LIMIT 500
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -34,6 +34,7 @@ COUNTER_LABELS = (
 class RunReport:
     run: dict[str, Any]
     polls: list[dict[str, Any]]
+    events: list[dict[str, Any]] = field(default_factory=list)  # events this run added
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -51,7 +52,8 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport | None
     runs = fetch_dicts(con, queries.RUN_BY_ID, [run_id])
     if not runs:
         return None
-    return RunReport(runs[0], fetch_dicts(con, queries.POLLS_OF_RUN, [run_id]))
+    return RunReport(runs[0], fetch_dicts(con, queries.POLLS_OF_RUN, [run_id]),
+                     fetch_dicts(con, queries.EVENTS_OF_RUN, [run_id]))
 
 
 def _duration(run: dict[str, Any]) -> str:
@@ -116,13 +118,17 @@ def format_text(report: RunReport) -> str:
                 f"new={p['new_entries']:<4} {p['elapsed_ms']:>6} ms"
                 + (f"  {p['error']}" if p["error"] else "")
             )
-    # Feed failures are already in the feed lines above.
-    errors = [e for e in report.errors if e.get("stage") != "poll"]
+    # Failures of polled feeds are already in the feed lines above.
+    polled = {p["feed_name"] for p in report.polls if p["error"]}
+    errors = [e for e in report.errors if not (e.get("stage") == "poll" and e.get("feed") in polled)]
     if errors:
-        lines += ["", f"Problems ({len(errors)}):"]
-        for e in errors:
-            where = e.get("url") or e.get("feed") or ""
-            lines.append(f"  [{e.get('stage')}] {where}: {e.get('message')}")
+        lines += ["", f"Problems ({len(errors)}), by stage:"]
+        for stage in sorted({e.get("stage") or "-" for e in errors}):
+            group = [e for e in errors if (e.get("stage") or "-") == stage]
+            lines.append(f"  {stage} ({len(group)}):")
+            for e in group:
+                where = e.get("url") or e.get("feed") or ""
+                lines.append(f"    {where}: {e.get('message')}")
     return "\n".join(lines)
 
 

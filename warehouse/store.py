@@ -120,7 +120,7 @@ def upsert_feed_state(con: duckdb.DuckDBPyConnection, state: FeedState) -> None:
     con.execute(
         queries.UPSERT_FEED,
         [state.name, state.url, state.etag, state.last_modified, state.last_polled_at,
-         state.last_status, state.last_error, state.consecutive_failures, state.next_poll_at],
+         state.last_status, state.last_error, state.consecutive_failures, state.next_poll_at, state.disabled],
     )
 
 
@@ -280,3 +280,8 @@ def set_relevance(con: duckdb.DuckDBPyConnection, scores: dict[str, tuple[float 
 def classify_order(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[str]:
     """Ids of the articles to re-classify (stored since ``since``; all when None)."""
     return [r[0] for r in con.execute(queries.CLASSIFY_ORDER, [since, since]).fetchall()]
+
+
+def enable_feed(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Re-enable a disabled feed and reset its failure count; False if the feed is unknown."""
+    return bool(con.execute(queries.ENABLE_FEED, [name]).fetchall())

@@ -82,3 +82,38 @@ def test_transient_failures_are_retried_next_run(prefect_harness, news_site, tmp
     second = monitor(config_path=str(config))["run"]
     assert second["feeds_not_modified"] == 0 and second["entries_new"] == 1
     assert q(db, "SELECT count(*) FROM articles WHERE url LIKE '%/news/2.html'") == [(1,)]
+
+
+def test_failing_feed_is_disabled_then_enabled(prefect_harness, news_site, tmp_path):
+    import subprocess
+    import sys
+
+    from warehouse.connection import read_connection
+    from warehouse.reports import format_text, load_report
+
+    server, feeds = news_site
+    db = tmp_path / "w.duckdb"
+    config = write_config(tmp_path / "c.toml", server.base_url, {"broken": feeds["broken"]}, db,
+                          extra="")
+    config.write_text(config.read_text().replace("[run]\n", "[run]\ndisable_after_failures = 2\n"))
+    first = monitor(config_path=str(config))["run"]
+    assert first["feeds_failed"] == 1
+    second = monitor(config_path=str(config))["run"]
+    assert any("feed disabled after 2 consecutive failures" in e["message"] for e in second["errors"])
+    assert q(db, "SELECT disabled, consecutive_failures, next_poll_at > last_polled_at FROM feeds") == [
+        (True, 2, True)]
+    polls_before = sum(1 for p, _ in server.requests if p == "/feeds/broken.xml")
+    third = monitor(config_path=str(config))["run"]
+    assert third["feeds_total"] == 0
+    assert any("is disabled" in e["message"] and "--enable broken" in e["message"] for e in third["errors"])
+    assert sum(1 for p, _ in server.requests if p == "/feeds/broken.xml") == polls_before  # not polled
+    with read_connection(db, sandboxed=False) as con:
+        text = format_text(load_report(con, third["run_id"]))
+    assert "Problems (1), by stage:" in text and "poll (1):" in text
+
+    enabled = subprocess.run([sys.executable, "-m", "flows.cli", "feeds", "--config", str(config),
+                              "--enable", "broken"], capture_output=True, text=True, timeout=60)
+    assert enabled.returncode == 0 and "feed broken enabled" in enabled.stdout
+    assert q(db, "SELECT disabled, consecutive_failures FROM feeds") == [(False, 0)]
+    fourth = monitor(config_path=str(config))["run"]
+    assert fourth["feeds_total"] == 1 and fourth["feeds_failed"] == 1
