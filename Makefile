@@ -3,8 +3,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking \
+                  --disable-component-update --no-first-run --disable-sync
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint browser screenshot clean
 
 install: $(STAMP)
 
@@ -18,7 +20,13 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/newswatch demo
 
-test: install
+# Debian's chromium for the browser test of the HTML briefing (skipped if it cannot be installed).
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium could not be installed: the browser test will be skipped"
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install
@@ -26,6 +34,12 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Regenerates docs/briefing.png (the README's screenshot) from the demo warehouse.
+screenshot: install browser
+	$(BIN)/newswatch demo > /dev/null
+	chromium $(CHROMIUM_FLAGS) --user-data-dir=$$(mktemp -d) --window-size=1300,2200 \
+	  --virtual-time-budget=10000 --screenshot=docs/briefing.png file://$(CURDIR)/data/demo-briefing.html
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

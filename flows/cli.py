@@ -318,11 +318,22 @@ def runs(
 def report(
     config: ConfigOpt = None,
     run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: the latest run).")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="Write the HTML briefing to this file.")] = None,
 ) -> None:
-    """Print the report of a run (the latest by default).
+    """Print the report of a run (the latest by default), or write the HTML briefing.
 
-    Example: newswatch report --run 0b9d…
+    Example: newswatch report --run 0b9d…        newswatch report --html briefing.html
     """
+    if html_path is not None:
+        from flows.briefing import write_briefing
+        from warehouse.connection import WarehouseMissingError
+
+        try:
+            written = write_briefing(_settings(config).warehouse_path, html_path)
+        except WarehouseMissingError as exc:
+            _fail(str(exc), 2)
+        typer.echo(f"briefing written to {written}")
+        return
     from warehouse import queries
     from warehouse.connection import read_connection
     from warehouse.reports import load_report

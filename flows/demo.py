@@ -68,4 +68,8 @@ def run_demo(db: Path, run_monitor: Callable, load_settings: Callable) -> int:
     for title, query in EXAMPLE_QUERIES:
         columns, rows = run_query(db, query)
         typer.echo(f"\n-- {title}\n{query}\n{render(columns, rows, 'table')}")
+    from flows.briefing import write_briefing
+
+    page = write_briefing(db, db.with_name(db.stem + "-briefing.html"))
+    typer.echo(f"\nHTML briefing (open it in a browser; it works offline): {page}")
     return 0

@@ -155,3 +155,35 @@ FROM events e JOIN articles a USING (article_id)
 WHERE e.run_id = ? ORDER BY e.event_date DESC, a.article_id, e.sentence_index
 LIMIT 500
 """
+
+# The HTML briefing.
+BRIEF_TIMELINE = """
+SELECT strftime(date_trunc('month', event_date), '%Y-%m') AS month, event_type, count(*) AS events
+FROM events GROUP BY ALL ORDER BY month
+"""
+
+BRIEF_PLACES = """
+SELECT location, any_value(country) AS country, any_value(latitude) AS latitude,
+       any_value(longitude) AS longitude, count(*) AS events, sum(fatalities) AS killed_reported
+FROM events WHERE location IS NOT NULL GROUP BY location ORDER BY events DESC
+"""
+
+BRIEF_LATEST = """
+SELECT e.event_date, e.event_type, e.actor1, e.actor2, e.location, e.fatalities,
+       left(a.title, 90) AS title, a.url, left(e.evidence, 240) AS evidence
+FROM events e JOIN articles a USING (article_id)
+WHERE e.is_root ORDER BY e.event_date DESC, a.article_id LIMIT 40
+"""
+
+BRIEF_SYNDICATION = """
+SELECT published_at, title, copies, outlets FROM v_stories WHERE copies > 0
+ORDER BY copies DESC, published_at DESC LIMIT 40
+"""
+
+BRIEF_TOTALS = """
+SELECT count(*) AS articles, count(*) FILTER (WHERE duplicate_of IS NULL) AS originals,
+       count(*) FILTER (WHERE duplicate_of IS NOT NULL) AS copies,
+       (SELECT count(*) FROM events) AS events,
+       (SELECT min(event_date) FROM events) AS first, (SELECT max(event_date) FROM events) AS last
+FROM articles
+"""
