@@ -150,6 +150,9 @@ def test_demo_runs_and_second_demo_adds_nothing(tmp_path, env):
         ("2021-putin-hosts-aliyev-pashinyan-kremlin.html", "seed_004_89978c79b3e677df", "near"),
     ]
     assert "Timeline" in first.stdout
+    briefing = db.with_name("demo-briefing.html")
+    assert f"HTML briefing (open it in a browser; it works offline): {briefing}" in first.stdout
+    assert briefing.stat().st_size > 1_000_000
     _, roots = run_query(db, "SELECT count(*), count(DISTINCT article_id) FROM events WHERE is_root")
     _, relevant = run_query(db, "SELECT count(*) FROM articles WHERE is_relevant")
     assert roots[0][0] == roots[0][1] == relevant[0][0] >= 18  # 5 seeds + the on-topic demo stories
