@@ -34,7 +34,7 @@ _SEGMENT = re.compile(r",\s+(?=(which|who|where|a war|a conflict|the war|when|th
 _FUTURE_AFTER = re.compile(r"^[\w\s,’'-]{0,30}?\b((is|are|was|were|will be|would be)\s+(not\s+)?"
                            r"(expected|due|scheduled|set|likely|planned|possible)|could|would|will|might|may)\b", re.I)
 # After "agreed to" only these words make the agreed thing an event of its own.
-_AGREED_OBJECT = re.compile(r"\bagreed(\s+[\w’'-]+){0,3}\s+to\s+(a|an|the|halt|stop|end|cease)\b[\w\s’'-]*$", re.I)
+_AGREED_OBJECT = re.compile(r"\bagreed(\s+[\w’'-]+){0,3}\s+to(\s+(a|an|the)\b[\w\s’'-]*)?\s*$", re.I)
 _FIELD_TYPES = {"armed_clash", "humanitarian", "military_posture", "protest"}
 _LOCATIVE = re.compile(r"\b(in|at|to|from|near|outside|inside|into|towards?|around|across)\s+(the\s+)?$", re.I)
 _CUE_WINDOW_WORDS = 8

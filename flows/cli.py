@@ -169,7 +169,7 @@ def backfill(
 
 @app.command()
 def serve(config: ConfigOpt = None) -> None:
-    """Run the monitor on [schedule] cron as a Prefect deployment (starts a local server if needed).
+    """Run the monitor on the configured cron schedule as a Prefect deployment (starts a local server if needed).
 
     Example: newswatch serve --config newswatch.toml
     """
