@@ -121,7 +121,8 @@ def load_classify_articles(folder: Path) -> list[LabelledArticle]:
     titles = {s.file: s.title for s in read_manifest()}
     seeds_file = folder / "seeds.toml"
     if seeds_file.is_file():
-        for item in _read_toml(seeds_file).get("articles", []) or _read_toml(seeds_file).get("seeds", []):
+        raw = _read_toml(seeds_file)
+        for item in raw.get("articles") or raw.get("seeds") or []:
             path = DEFAULT_SEED_DIR / f"{item['id']}.txt"
             body = derive_body(path.read_text(encoding="utf-8"), titles.get(path.name)).body
             items.append(_article(item, titles.get(path.name, ""), body, str(seeds_file)))
