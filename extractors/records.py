@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from extractors.timing import StageClock
+
 
 @dataclass(frozen=True)
 class FeedEntry:
@@ -162,3 +164,4 @@ class RunCounters:
     events_added: int = 0
     articles_reprocessed: int = 0
     errors: list[RunError] = field(default_factory=list)
+    clock: StageClock = field(default_factory=StageClock)

@@ -115,7 +115,8 @@ def run_backfill(settings: Settings, run_id: str, entries: list[FeedEntry], coun
             pool = stack.enter_context(ProcessPoolExecutor(
                 settings.run.extract_workers, mp_context=multiprocessing.get_context("spawn")))
         report = stack.enter_context(progress_reporter(len(fresh), "backfill"))
-        futures = [batch_task.submit(fetcher, b, i, run_id, "backfill", pool, 8) for i, b in enumerate(batches, 1)]
+        futures = [batch_task.submit(fetcher, b, i, run_id, "backfill", pool, 8, counters.clock)
+                   for i, b in enumerate(batches, 1)]
         done = 0
         for future, batch in zip(futures, batches, strict=True):
             articles: list[Article] = []

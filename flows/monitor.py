@@ -8,6 +8,7 @@ short transactions, so one process is the only writer and readers get in between
 from __future__ import annotations
 
 import multiprocessing
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from extractors.errors import TransientError
 from extractors.fetching import Fetcher
 from extractors.records import Article, FeedEntry, FeedState, RunCounters, RunError
 from extractors.seeds import load_seed_articles
+from extractors.timing import StageClock
 from flows.config import Settings, load_settings
 from flows.progress import progress_reporter
 from flows.publish import publish_report
@@ -58,16 +60,19 @@ def _retry_transient(task_obj: Any, task_run: Any, state: Any) -> bool:
 
 @task(name="poll-feed", retries=2, retry_delay_seconds=[1, 4], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_transient, task_run_name="poll-{feed.name}")
-def poll_feed_task(fetcher: Fetcher, feed: FeedSpec, state: FeedState | None) -> PollOutcome:
-    return poll_feed(fetcher, feed, state)
+def poll_feed_task(fetcher: Fetcher, feed: FeedSpec, state: FeedState | None,
+                   clock: StageClock | None = None) -> PollOutcome:
+    with (clock or StageClock()).measure("poll"):
+        return poll_feed(fetcher, feed, state)
 
 
 @task(name="fetch-extract-batch", cache_policy=NO_CACHE,
       task_run_name="batch-{batch_no}")
 def batch_task(fetcher: Fetcher, entries: Sequence[FeedEntry], batch_no: int, run_id: str,
-               origin: str, pool: ProcessPoolExecutor | None, fetch_threads: int) -> list[PageOutcome]:
+               origin: str, pool: ProcessPoolExecutor | None, fetch_threads: int,
+               clock: StageClock | None = None) -> list[PageOutcome]:
     return fetch_and_extract(fetcher, entries, run_id=run_id, origin=origin,
-                             extract_pool=pool, fetch_threads=fetch_threads)
+                             extract_pool=pool, fetch_threads=fetch_threads, clock=clock)
 
 
 @dataclass
@@ -185,7 +190,7 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
     for feed in feeds:
         state = states.get(feed.name)
         conditional = state if state and state.url == feed.url else None
-        futures[feed.name] = poll_feed_task.submit(fetcher, feed, conditional)
+        futures[feed.name] = poll_feed_task.submit(fetcher, feed, conditional, counters.clock)
     progress: dict[str, _FeedProgress] = {}
     for feed in feeds:
         try:
@@ -232,7 +237,7 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
         ))
     fetch_threads = max(2, settings.fetch.per_host_concurrency * 4)
     batch_futures = [
-        batch_task.submit(fetcher, batch, i, run_id, origin, pool, fetch_threads)
+        batch_task.submit(fetcher, batch, i, run_id, origin, pool, fetch_threads, counters.clock)
         for i, batch in enumerate(batches, start=1)
     ]
     # Batches run concurrently but are written in feed order, so the first
@@ -282,10 +287,13 @@ def write_results(settings: Settings, run_id: str, articles: list[Article],
         p.written = True
     if not (articles or states or polls):
         return
-    analysis = analyse(articles, settings.dedup, settings.relevance.threshold)
+    analysis = analyse(articles, settings.dedup, settings.relevance.threshold, clock=counters.clock)
+    started = time.perf_counter()
     with write_connection(settings.warehouse_path) as con:
         result = store_batch(con, articles, analysis, settings.dedup, settings.relevance.threshold,
                              states, polls, run_id)
+    counters.clock.add("dedup", result.dedup_seconds)
+    counters.clock.add("write", time.perf_counter() - started - result.dedup_seconds)
     inserted = result.inserted
     counters.relevant_articles += result.relevant
     counters.events_added += result.events_added

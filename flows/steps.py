@@ -6,6 +6,7 @@ Flows wrap these in tasks; tests call them directly.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from extractors.records import (
     FeedState,
     RunError,
 )
+from extractors.timing import StageClock
 
 MAX_BACKOFF = timedelta(hours=24)
 
@@ -149,9 +151,12 @@ def poll_row(run_id: str, outcome: PollOutcome, new_entries: int) -> FeedPoll:
     )
 
 
-def _extract_job(job: tuple[bytes, str]) -> ExtractedArticle | ExtractionFailure:
+def _extract_job(job: tuple[bytes, str]) -> tuple[ExtractedArticle | ExtractionFailure, float]:
+    """Extract one page (in a pool process); returns the result and the seconds it took."""
     html, url = job
-    return extract_article(html, url)
+    start = time.perf_counter()
+    result = extract_article(html, url)
+    return result, time.perf_counter() - start
 
 
 def fetch_and_extract(
@@ -162,6 +167,7 @@ def fetch_and_extract(
     origin: str,
     extract_pool: Executor | None,
     fetch_threads: int = 8,
+    clock: StageClock | None = None,
 ) -> list[PageOutcome]:
     """Fetch every entry's page (threads), extract them (``extract_pool``, processes),
     and return one PageOutcome per entry, in order.
@@ -171,9 +177,12 @@ def fetch_and_extract(
     entry is retried on the next run.
     """
 
+    clock = clock or StageClock()
+
     def fetch(entry: FeedEntry):
         try:
-            result = fetcher.get(entry.link, check_robots=True)
+            with clock.measure("fetch"):
+                result = fetcher.get(entry.link, check_robots=True)
         except NewswatchError as exc:
             return None, exc
         ctype = result.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -186,9 +195,11 @@ def fetch_and_extract(
     jobs = [(res.body, res.final_url) for res, _ in fetched if res is not None]
     if extract_pool is not None and len(jobs) > 1:
         chunk = max(1, len(jobs) // 8)
-        extracted = iter(list(extract_pool.map(_extract_job, jobs, chunksize=chunk)))
+        timed = list(extract_pool.map(_extract_job, jobs, chunksize=chunk))
     else:
-        extracted = iter([_extract_job(job) for job in jobs])
+        timed = [_extract_job(job) for job in jobs]
+    clock.add("extract", sum(seconds for _, seconds in timed))
+    extracted = iter([result for result, _ in timed])
     now = datetime.now(UTC)
     outcomes: list[PageOutcome] = []
     for entry, (res, exc) in zip(entries, fetched, strict=True):

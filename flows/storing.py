@@ -9,6 +9,7 @@ when runs overlap.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,6 +22,7 @@ from extractors.neardup import DedupSettings, Signature, band_keys, signature
 from extractors.records import Article, FeedPoll, FeedState
 from extractors.relevance import Lexicon, load_lexicon, relevance
 from extractors.rules import Rules, load_rules
+from extractors.timing import StageClock
 from warehouse import nearindex, store
 
 DEFAULT_THRESHOLD = 0.5
@@ -40,6 +42,7 @@ class BatchResult:
     inserted: list[Article]
     relevant: int = 0
     events_added: int = 0
+    dedup_seconds: float = 0.0  # of the call, the part spent on duplicate lookups and decisions
 
 
 def compute_signatures(articles: Sequence[Article], settings: DedupSettings) -> dict[str, Signature]:
@@ -60,13 +63,19 @@ def classify_article(article: Article, rules: Rules) -> list[Event]:
 
 
 def analyse(articles: Sequence[Article], dedup: DedupSettings, threshold: float = DEFAULT_THRESHOLD,
-            rules: Rules | None = None, lexicon: Lexicon | None = None) -> Analysis:
+            rules: Rules | None = None, lexicon: Lexicon | None = None,
+            clock: StageClock | None = None) -> Analysis:
     """Signatures, relevance and (for relevant articles) events of a batch."""
+    clock = clock or StageClock()
     rules = rules or load_rules()
     lexicon = lexicon or load_lexicon()
-    scores = {a.article_id: relevance(a.title or "", a.text or "", lexicon) for a in articles}
-    events = {a.article_id: classify_article(a, rules) for a in articles if scores[a.article_id] >= threshold}
-    return Analysis(compute_signatures(articles, dedup), scores, events)
+    with clock.measure("classify"):
+        scores = {a.article_id: relevance(a.title or "", a.text or "", lexicon) for a in articles}
+        events = {a.article_id: classify_article(a, rules) for a in articles
+                  if scores[a.article_id] >= threshold}
+    with clock.measure("dedup"):
+        signatures = compute_signatures(articles, dedup)
+    return Analysis(signatures, scores, events)
 
 
 def store_batch(
@@ -87,6 +96,7 @@ def store_batch(
         fresh = store.unstored(con, articles)
         result = BatchResult([])
         if fresh:
+            started = time.perf_counter()
             signatures = analysis.signatures
             keys = [k for a in fresh if (s := signatures.get(a.article_id)) for k in band_keys(s)]
             bands = nearindex.lookup_bands(con, keys)
@@ -100,12 +110,13 @@ def store_batch(
                 stored_signatures=stored,
                 settings=dedup,
             )
+            dedup_seconds = time.perf_counter() - started
             marked = [_with_relevance(a, analysis, threshold) for a in marked]
             store.insert_article_rows(con, marked)
             nearindex.add_entries(con, entries)
             originals = [a for a in marked if a.duplicate_of is None and a.is_relevant]
             events = [e for a in originals for e in analysis.events.get(a.article_id, [])]
-            result = BatchResult(marked, len(originals), store.insert_events(con, events, run_id))
+            result = BatchResult(marked, len(originals), store.insert_events(con, events, run_id), dedup_seconds)
         for state in feed_states:
             store.upsert_feed_state(con, state)
         store.insert_polls(con, polls)

@@ -194,6 +194,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "feeds: disabled after repeated failures",
         ("ALTER TABLE feeds ADD COLUMN disabled BOOLEAN DEFAULT FALSE",),
     ),
+    Migration(
+        7,
+        "runs: seconds spent per stage (summed over threads and processes)",
+        tuple(f"ALTER TABLE runs ADD COLUMN {stage}_seconds DOUBLE"
+              for stage in ("poll", "fetch", "extract", "dedup", "classify", "write")),
+    ),
 )
 
 

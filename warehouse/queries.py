@@ -76,7 +76,9 @@ UPDATE runs SET
     finished_at = ?, status = ?, feeds_total = ?, feeds_ok = ?, feeds_not_modified = ?,
     feeds_failed = ?, entries_seen = ?, entries_new = ?, articles_fetched = ?,
     extraction_failed = ?, duplicates_url = ?, duplicates_text = ?, duplicates_near = ?,
-    articles_stored = ?, relevant_articles = ?, events_added = ?, articles_reprocessed = ?, errors = ?
+    articles_stored = ?, relevant_articles = ?, events_added = ?, articles_reprocessed = ?, errors = ?,
+    poll_seconds = ?, fetch_seconds = ?, extract_seconds = ?, dedup_seconds = ?,
+    classify_seconds = ?, write_seconds = ?
 WHERE run_id = ?
 """
 

@@ -98,6 +98,18 @@ def summary_line(run: dict[str, Any]) -> str:
     )
 
 
+STAGE_NAMES = ("poll", "fetch", "extract", "dedup", "classify", "write")
+
+
+def stage_line(run: dict[str, Any]) -> str | None:
+    """Seconds per stage, or None for runs that did not record them."""
+    seconds = {s: run.get(f"{s}_seconds") for s in STAGE_NAMES}
+    if not any(seconds.values()):
+        return None
+    parts = ", ".join(f"{s} {v or 0:.1f}s" for s, v in seconds.items())
+    return f"Time per stage (summed over threads and processes): {parts}"
+
+
 def format_text(report: RunReport) -> str:
     """Render a report for the terminal."""
     run = report.run
@@ -109,6 +121,8 @@ def format_text(report: RunReport) -> str:
     ]
     width = max(len(label) for _, label in COUNTER_LABELS)
     lines += [f"  {label:<{width}}  {run.get(key) or 0:>6}" for key, label in _counters(run)]
+    if stages := stage_line(run):
+        lines += ["", stages]
     if report.polls:
         lines += ["", "Feeds:"]
         name_w = max(len(p["feed_name"]) for p in report.polls)
@@ -146,6 +160,8 @@ def format_markdown(report: RunReport) -> str:
         "|---|---:|",
     ]
     out += [f"| {label} | {run.get(key) or 0} |" for key, label in _counters(run)]
+    if stages := stage_line(run):
+        out += ["", stages + "."]
     if report.polls:
         out += ["", "## Feeds", "", "| feed | status | entries | new | ms | error |",
                 "|---|---|---:|---:|---:|---|"]

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from extractors.records import Article, FeedPoll, FeedState, RunCounters
+from extractors.timing import STAGES
 from warehouse import queries
 
 ARTICLE_SCHEMA = pa.schema(
@@ -173,7 +174,8 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str,
          c.entries_seen, c.entries_new, c.articles_fetched, c.extraction_failed,
          c.duplicates_url, c.duplicates_text, c.duplicates_near, c.articles_stored,
          c.relevant_articles, c.events_added, c.articles_reprocessed,
-         json.dumps([e.as_dict() for e in c.errors]), run_id],
+         json.dumps([e.as_dict() for e in c.errors]),
+         *[round(c.clock.snapshot()[stage], 4) for stage in STAGES], run_id],
     )
 
 

@@ -32,6 +32,9 @@ def test_monitor_run_then_rerun_adds_nothing(prefect_harness, news_site, tmp_pat
     assert run["extraction_failed"] == 1 and run["articles_stored"] == 8
     stages = {(e["stage"], e["feed"]) for e in run["errors"]}
     assert ("poll", "broken") in stages and ("fetch", "main") in stages
+    # every stage did work, so each recorded some time
+    for stage in ("poll", "fetch", "extract", "dedup", "classify", "write"):
+        assert run[f"{stage}_seconds"] > 0, stage
 
     rows = q(db, "SELECT origin, count(*) FROM articles GROUP BY 1 ORDER BY 1")
     assert rows == [("feed", 8), ("seed", 5)]
