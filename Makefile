@@ -29,8 +29,20 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install peers
 	$(BIN)/python bench/run_all.py
+
+# The peers' extractors (news-please, newspaper4k) for bench/peers.py, in their own venv:
+# they pin scrapy and friends, which must not touch the project's venv. The old pip crashes on
+# lxml[html-clean] ("Candidate is not for this requirement"): upgrade it first.
+.PHONY: peers
+peers: bench/.peers-venv/.installed
+
+bench/.peers-venv/.installed: bench/peers-requirements.txt
+	@test -x bench/.peers-venv/bin/python || $(PYTHON) -m venv bench/.peers-venv
+	bench/.peers-venv/bin/python -m pip install --quiet --upgrade pip
+	bench/.peers-venv/bin/python -m pip install --quiet -r bench/peers-requirements.txt
+	@touch $@
 
 lint: install
 	$(BIN)/ruff check .

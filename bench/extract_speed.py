@@ -42,7 +42,7 @@ def main() -> int:
         started = time.perf_counter()
         list(pool.map(_extract_job, jobs, chunksize=8))
         many = len(jobs) / (time.perf_counter() - started)
-    failures = sum(type(r).__name__ == "ExtractionFailure" for r in results)
+    failures = sum(type(r).__name__ == "ExtractionFailure" for r, _ in results)
     print(f"pages: {len(jobs)} ({len(jobs) // args.repeat} distinct), extraction failures: {failures}")
     print(f"adapter, 1 process:           {one:7.1f} pages/s")
     print(f"adapter, {args.workers} processes (pool):  {many:7.1f} pages/s  ({many / one:.2f}x)")
