@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-background-networking \
                   --disable-component-update --no-first-run --disable-sync
 
-.PHONY: install demo test bench lint browser screenshot clean
+.PHONY: install demo test bench lint browser screenshot clean scale-demo
 
 install: $(STAMP)
 
@@ -30,6 +30,7 @@ test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install peers
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
 
 # The peers' extractors (news-please, newspaper4k) for bench/peers.py, in their own venv:
@@ -43,6 +44,10 @@ bench/.peers-venv/.installed: bench/peers-requirements.txt
 	bench/.peers-venv/bin/python -m pip install --quiet --upgrade pip
 	bench/.peers-venv/bin/python -m pip install --quiet -r bench/peers-requirements.txt
 	@touch $@
+
+# PostgreSQL (apt-installed if missing) + Prefect server + 2 workers + a sharded pass into DuckLake.
+scale-demo: install
+	$(BIN)/python -m flows.scale_demo
 
 lint: install
 	$(BIN)/ruff check .

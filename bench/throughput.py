@@ -45,7 +45,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.loopback_site import Catalogue, LoopbackSite, load_pages, page_copy  # noqa: E402
+from bench.loopback_site import Catalogue, LoopbackSite, load_pages  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"

@@ -147,7 +147,7 @@ def backfill(since: str | None = None, until: str | None = None, feed: str | Non
     counters = RunCounters()
     params = {"since": since, "until": until, "feed": feed, "urls": urls, "sitemap": sitemap,
               "config_path": config_path}
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         store.start_run(con, run_id, "backfill", trigger, params, datetime.now(UTC))
     status = "failed"
     try:
@@ -168,7 +168,7 @@ def backfill(since: str | None = None, until: str | None = None, feed: str | Non
         counters.errors.append(RunError(stage="backfill", message=f"{type(exc).__name__}: {exc}"))
         raise
     finally:
-        with write_connection(settings.warehouse_path) as con:
+        with write_connection(settings.warehouse_target) as con:
             with store.transaction(con):
                 store.finish_run(con, run_id, status, counters, datetime.now(UTC))
             report = load_report(con, run_id)

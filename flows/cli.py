@@ -52,7 +52,7 @@ def _settings(config: Path | None):
 
 def _prepare_prefect(settings) -> None:
     """Quiet, local Prefect defaults (a user's own settings win)."""
-    home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.warehouse_path.parent / ".prefect")))
+    home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.local_dir / ".prefect")))
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -73,7 +73,7 @@ def _run_flow(settings, flow_obj, **params) -> int:
     state = flow_obj(**params, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, dict) and "run" in result:
-        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+        with read_connection(settings.warehouse_target, sandboxed=False) as con:
             report = load_report(con, result["run"]["run_id"])
         if report is not None:
             _print_report(report)
@@ -182,6 +182,37 @@ def serve(config: ConfigOpt = None) -> None:
     raise typer.Exit(run_serve(settings, str(config) if config else None))
 
 
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="Prefect process work pool the deployments go to.")],
+    config: ConfigOpt = None,
+    schedule: Annotated[bool, typer.Option(help="Give the monitor its [schedule] cron.")] = True,
+) -> None:
+    """Deploy the monitor, monitor-shard, backfill and reprocess flows to a Prefect work pool
+    (needs PREFECT_API_URL; start workers with `prefect worker start --pool NAME`).
+
+    Example: newswatch deploy --pool newswatch --config /srv/newswatch/newswatch.toml
+    """
+    settings = _settings(config)
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail("PREFECT_API_URL is not set: point it at your Prefect server, e.g. "
+              "export PREFECT_API_URL=http://prefect-host:4200/api", 2)
+    from flows.deploy import DEPLOYMENTS, deploy_all
+
+    config_path = str(Path(config).resolve()) if config else None
+    cron = settings.schedule.cron if schedule else None
+    try:
+        deploy_all(pool, config_path, cron, settings.schedule.timezone)
+    except Exception as exc:  # the API is down, the pool does not exist, ...
+        _fail(f"deploy failed: {type(exc).__name__}: {exc}", 1)
+    for spec in DEPLOYMENTS:
+        flow_name = spec.entrypoint.rsplit(":", 1)[1].replace("_", "-")
+        typer.echo(f"deployed {flow_name}/{spec.name} to work pool {pool!r}")
+    if settings.run.shards > 1:
+        typer.echo(f"monitor passes are split into {settings.run.shards} shard runs ([run] shards)")
+    typer.echo(f"start workers with: prefect worker start --pool {pool}")
+
+
 @app.command(name="eval")
 def evaluate(
     config: ConfigOpt = None,
@@ -228,7 +259,7 @@ def sql(
     from flows.output import render
     from warehouse.readonly import run_query
 
-    path = db if db is not None else _settings(config).warehouse_path
+    path = db if db is not None else _settings(config).warehouse_target
     try:
         columns, rows = run_query(path, query)
     except TransientError as exc:
@@ -261,15 +292,15 @@ def feeds(
     if enable is not None:
         if enable not in {f.name for f in settings.feeds}:
             _fail(f"no feed named {enable!r} in {settings.source}", 2)
-        if not settings.warehouse_path.exists():
-            _fail(f"no warehouse at {settings.warehouse_path}: nothing to enable", 2)
-        with write_connection(settings.warehouse_path, wait_s=30) as con:
+        if isinstance(settings.warehouse_target, Path) and not settings.warehouse_target.exists():
+            _fail(f"no warehouse at {settings.warehouse_target}: nothing to enable", 2)
+        with write_connection(settings.warehouse_target, wait_s=30) as con:
             found = enable_feed(con, enable)
         typer.echo(f"feed {enable} enabled" if found else f"feed {enable} has never been polled; nothing to do")
         return
     health: dict[str, dict] = {}
     try:
-        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+        with read_connection(settings.warehouse_target, sandboxed=False) as con:
             health = {r["name"]: r for r in fetch_dicts(con, queries.FEED_HEALTH)}
     except WarehouseMissingError:
         pass
@@ -304,7 +335,7 @@ def runs(
 
     settings = _settings(config)
     try:
-        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+        with read_connection(settings.warehouse_target, sandboxed=False) as con:
             rows = fetch_dicts(con, queries.RECENT_RUNS, [limit])
     except NewswatchError as exc:
         _fail(str(exc), 1 if isinstance(exc, TransientError) else 2)
@@ -329,7 +360,7 @@ def report(
         from warehouse.connection import WarehouseMissingError
 
         try:
-            written = write_briefing(_settings(config).warehouse_path, html_path)
+            written = write_briefing(_settings(config).warehouse_target, html_path)
         except WarehouseMissingError as exc:
             _fail(str(exc), 2)
         typer.echo(f"briefing written to {written}")
@@ -340,7 +371,7 @@ def report(
 
     settings = _settings(config)
     try:
-        with read_connection(settings.warehouse_path, sandboxed=False) as con:
+        with read_connection(settings.warehouse_target, sandboxed=False) as con:
             if run_id is None:
                 latest = con.execute(queries.RECENT_RUNS, [1]).fetchone()
                 if latest is None:

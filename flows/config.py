@@ -18,6 +18,7 @@ from extractors.errors import ConfigError
 from extractors.fetching import FetchSettings
 from extractors.neardup import DedupSettings
 from extractors.netguard import parse_allowlist
+from warehouse.lake import LakeTarget
 
 DEFAULT_CONFIG = Path("newswatch.toml")
 _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -26,6 +27,9 @@ _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 @dataclass(frozen=True)
 class WarehouseSettings:
     path: str = "data/newswatch.duckdb"
+    backend: str = "duckdb"
+    catalog: str = ""
+    data_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class RunSettings:
     feed_concurrency: int = 8
     extract_workers: int = 2
     disable_after_failures: int = 10
+    shards: int = 1
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,22 @@ class Settings:
         return Path(self.warehouse.path)
 
     @property
+    def warehouse_target(self) -> Path | LakeTarget:
+        """What warehouse connections open: the DuckDB file, or the DuckLake catalog + data."""
+        w = self.warehouse
+        if w.backend == "ducklake":
+            return LakeTarget(w.catalog, w.data_path)
+        return Path(w.path)
+
+    @property
+    def local_dir(self) -> Path:
+        """A local directory for run-time files (Prefect home, served site copies)."""
+        w = self.warehouse
+        if w.backend == "ducklake" and "://" not in w.data_path:
+            return Path(w.data_path).parent
+        return Path(w.path).parent
+
+    @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
         return tuple(f for f in self.feeds if f.enabled)
 
@@ -85,7 +106,10 @@ SECTIONS: dict[str, type] = {
 
 # One line of help per key; a test checks that the README documents each of them.
 KEY_HELP: dict[str, str] = {
-    "warehouse.path": "DuckDB file of the warehouse (relative to the config file).",
+    "warehouse.path": "DuckDB file of the warehouse (relative to the config file); backend \"duckdb\".",
+    "warehouse.backend": "\"duckdb\" (one file, one writer) or \"ducklake\" (PostgreSQL catalog, many writers).",
+    "warehouse.catalog": "ducklake: PostgreSQL connection string of the catalog, e.g. \"dbname=lake host=db user=nw\".",
+    "warehouse.data_path": "ducklake: directory (shared by all hosts) or object-store URL of the Parquet files.",
     "schedule.cron": "Cron expression of the scheduled monitor run (`newswatch serve`).",
     "schedule.timezone": "IANA time zone the cron expression is read in.",
     "fetch.user_agent": "User-Agent sent with every request; also the robots.txt agent token.",
@@ -102,6 +126,7 @@ KEY_HELP: dict[str, str] = {
     "run.feed_concurrency": "Feeds polled at once.",
     "run.extract_workers": "Processes used for extraction (spread over the cores).",
     "run.disable_after_failures": "Disable a feed after this many consecutive failed polls (0: never).",
+    "run.shards": "Split a monitor pass into this many shard runs shared by a work pool's workers (1: no split).",
     "dedup.shingle_size": "Words per shingle for near-duplicate MinHash (change => reprocess --stage dedup).",
     "dedup.jaccard_threshold": "A pair at or above this Jaccard similarity is a near duplicate.",
     "dedup.containment_threshold": "A pair whose shorter text is contained at or above this share is a near duplicate.",
@@ -157,13 +182,26 @@ def _build(cls: type, section: str, raw: Any) -> Any:
         raise ConfigError(f"config section [{section}]: {exc}") from exc
 
 
+def _validate_warehouse(w: WarehouseSettings) -> None:
+    if w.backend not in ("duckdb", "ducklake"):
+        raise ConfigError(f"config key warehouse.backend must be \"duckdb\" or \"ducklake\", got {w.backend!r}")
+    if w.backend == "ducklake":
+        for key in ("catalog", "data_path"):
+            if not getattr(w, key).strip():
+                raise ConfigError(
+                    f"config key warehouse.{key} is required with backend = \"ducklake\" "
+                    "(see README, \"Scaling out\")"
+                )
+
+
 def _validate(settings: Settings) -> None:
+    _validate_warehouse(settings.warehouse)
     f, r = settings.fetch, settings.run
     positive = {
         "fetch.timeout_s": f.timeout_s, "fetch.connect_timeout_s": f.connect_timeout_s,
         "fetch.max_bytes": f.max_bytes, "fetch.per_host_concurrency": f.per_host_concurrency,
         "run.batch_size": r.batch_size, "run.feed_concurrency": r.feed_concurrency,
-        "run.extract_workers": r.extract_workers,
+        "run.extract_workers": r.extract_workers, "run.shards": r.shards,
     }
     for key, value in positive.items():
         if value <= 0:
@@ -215,9 +253,12 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None,
             known = ", ".join(sorted([*SECTIONS, "feeds"]))
             raise ConfigError(f"unknown config section [{section}] (known sections: {known})")
     settings = Settings(**kwargs, source=source)
-    if base_dir is not None and not Path(settings.warehouse.path).is_absolute():
-        resolved = str((base_dir / settings.warehouse.path).resolve())
-        settings = dataclasses.replace(settings, warehouse=WarehouseSettings(path=resolved))
+    w = settings.warehouse
+    if base_dir is not None and not Path(w.path).is_absolute():
+        w = dataclasses.replace(w, path=str((base_dir / w.path).resolve()))
+    if base_dir is not None and w.data_path and "://" not in w.data_path and not Path(w.data_path).is_absolute():
+        w = dataclasses.replace(w, data_path=str((base_dir / w.data_path).resolve()))
+    settings = dataclasses.replace(settings, warehouse=w)
     _validate(settings)
     return settings
 

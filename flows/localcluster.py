@@ -52,6 +52,20 @@ WORKER_QUERY_SECONDS = "2"
 APT_INSTALL = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql"
 
 
+def unavailable_reason() -> str | None:
+    """Why the local cluster cannot run on this machine (None: it can)."""
+    if not sys.platform.startswith("linux"):
+        return "the local cluster runs Debian's PostgreSQL and reads /proc: Linux only"
+    has_binaries = any(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if os.geteuid() != 0 and not has_binaries:
+        return "no PostgreSQL binaries under /usr/lib/postgresql and not root to apt-get install them"
+    if os.geteuid() == 0 and not has_binaries and shutil.which("apt-get") is None:
+        return "no PostgreSQL binaries and no apt-get to install them"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root needs `runuser` to start PostgreSQL as the postgres user"
+    return None
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
@@ -402,13 +416,14 @@ def registered_workers(api_url: str, pool: str) -> dict[str, str]:
 
 @contextmanager
 def workers(api_url: str, pool: str, count: int, workdir: Path,
-            env: dict[str, str] | None = None) -> Iterator[list[Worker]]:
+            env: dict[str, str] | None = None, limit: int | None = None) -> Iterator[list[Worker]]:
     """Start ``count`` process workers on ``pool``; yield them once the server lists them all.
 
     Worker ``i`` is named ``newswatch-worker-i``, logs to ``workdir/workers/<name>.log`` and has
     ``NEWSWATCH_WORKER=<name>`` in its environment (inherited by the flow runs it starts), plus
-    ``env``. On exit the workers and their flow-run processes are stopped. Raises TransientError
-    with a log's tail when a worker exits early or does not register within 60 s.
+    ``env``. ``limit`` caps the flow runs each worker runs at once (``--limit``). On exit the
+    workers and their flow-run processes are stopped. Raises TransientError with a log's tail
+    when a worker exits early or does not register within 60 s.
     """
     started = time.monotonic()
     root = Path(workdir).resolve() / "workers"
@@ -424,7 +439,8 @@ def workers(api_url: str, pool: str, count: int, workdir: Path,
             log_path = root / f"{name}.log"
             with open(log_path, "ab") as log_file:
                 process = subprocess.Popen(
-                    [*_prefect_command(), "worker", "start", "--pool", pool, "--name", name, "--type", "process"],
+                    [*_prefect_command(), "worker", "start", "--pool", pool, "--name", name, "--type", "process",
+                     *(["--limit", str(limit)] if limit else [])],
                     env=worker_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
                 )
             processes.append((Worker(name=name, pid=process.pid, log_path=log_path), process))

@@ -97,20 +97,20 @@ class PassResult:
 def ensure_seeds(settings: Settings, run_id: str | None = None) -> BatchResult:
     """Load the seed corpus into the warehouse (with relevance and events) if it is not
     there yet; returns what was added."""
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         have = {r[0] for r in con.execute(queries.SEED_IDS).fetchall()}
     seeds = [a for a in load_seed_articles() if a.article_id not in have]
     if not seeds:
         return BatchResult([])
     analysis = analyse(seeds, settings.dedup, settings.relevance.threshold)
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         return store_batch(con, seeds, analysis, settings.dedup, settings.relevance.threshold, run_id=run_id)
 
 
 def select_new(outcomes: Sequence[PollOutcome], settings: Settings) -> list[FeedEntry]:
     """Entries not stored yet (by GUID or canonical URL), first occurrence only."""
     candidates = [e for o in outcomes for e in o.entries]
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         known_guids, known_urls = store.known_keys(
             con, [e.guid for e in candidates], [u for e in candidates if (u := entry_url(e))]
         )
@@ -136,14 +136,14 @@ def tally_page(counters: RunCounters, outcome: PageOutcome) -> None:
 
 def run_pass(settings: Settings, *, run_id: str, flow_name: str = "monitor",
              trigger: str = "manual", parameters: dict[str, Any] | None = None,
-             origin: str = "feed") -> PassResult:
+             origin: str = "feed", parent_run_id: str | None = None) -> PassResult:
     """One monitoring pass inside a running flow. Returns the run's report."""
     logger = get_run_logger()
     counters = RunCounters()
     started = datetime.now(UTC)
-    path = settings.warehouse_path
+    path = settings.warehouse_target
     with write_connection(path) as con:
-        interrupted = store.start_run(con, run_id, flow_name, trigger, parameters or {}, started)
+        interrupted = store.start_run(con, run_id, flow_name, trigger, parameters or {}, started, parent_run_id)
         states = store.load_feed_states(con)
     for other in interrupted:
         counters.errors.append(RunError("run", f"run {other} was interrupted (its process is gone); marked failed"))
@@ -163,14 +163,19 @@ def run_pass(settings: Settings, *, run_id: str, flow_name: str = "monitor",
         counters.errors.append(RunError(stage="run", message=f"{type(exc).__name__}: {exc}"))
         raise
     finally:
-        with write_connection(path) as con:
-            con.execute("BEGIN TRANSACTION")
-            store.finish_run(con, run_id, status, counters, datetime.now(UTC))
-            con.execute("COMMIT")
-            report = load_report(con, run_id)
-        if report is not None:
-            publish_report(report)
+        report = finish_and_report(path, run_id, status, counters)
     return PassResult(run_id, report, counters)
+
+
+def finish_and_report(target, run_id: str, status: str, counters: RunCounters) -> RunReport | None:
+    """Write the run's final row, publish its report as Prefect artifacts, return it."""
+    with write_connection(target) as con:
+        with store.transaction(con):
+            store.finish_run(con, run_id, status, counters, datetime.now(UTC))
+        report = load_report(con, run_id)
+    if report is not None:
+        publish_report(report)
+    return report
 
 
 def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedState],
@@ -289,7 +294,7 @@ def write_results(settings: Settings, run_id: str, articles: list[Article],
         return
     analysis = analyse(articles, settings.dedup, settings.relevance.threshold, clock=counters.clock)
     started = time.perf_counter()
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         result = store_batch(con, articles, analysis, settings.dedup, settings.relevance.threshold,
                              states, polls, run_id)
     counters.clock.add("dedup", result.dedup_seconds)
@@ -312,9 +317,19 @@ def current_run_id() -> str:
 
 
 @flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=8), log_prints=True)
-def monitor(config_path: str | None = None, trigger: str = "manual") -> dict[str, Any]:
-    """Poll every enabled feed once and store what is new; returns the run report."""
+def monitor(config_path: str | None = None, trigger: str = "manual", shards: int | None = None) -> dict[str, Any]:
+    """Poll every enabled feed once and store what is new; returns the run report.
+
+    With ``shards`` > 1 (default: ``[run] shards``) the pass is split into shard runs of
+    the ``monitor-shard`` deployment, which the work pool's workers share (see
+    ``flows.sharding``); this run then waits and writes the combined report.
+    """
     settings = load_settings(config_path)
+    shards = settings.run.shards if shards is None else shards
+    if shards > 1:
+        from flows.sharding import run_sharded
+
+        return run_sharded(settings, config_path, current_run_id(), trigger, shards)
     result = run_pass(settings, run_id=current_run_id(), trigger=trigger,
                       parameters={"config_path": config_path})
     return result.report.as_dict() if result.report else {"run_id": result.run_id}

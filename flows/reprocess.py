@@ -45,7 +45,7 @@ def recompute_dedup(settings: Settings, since: datetime | None, counters: RunCou
     each against everything before it. Rerunning gives the same result.
     """
     logger = get_run_logger()
-    with write_connection(settings.warehouse_path) as con, store.transaction(con):
+    with write_connection(settings.warehouse_target) as con, store.transaction(con):
         ids = store.dedup_order(con, since)
         nearindex.remove_articles(con, ids)
         store.mark_pending(con, ids)
@@ -81,18 +81,18 @@ def recompute_classify(settings: Settings, since: datetime | None, counters: Run
     """
     logger = get_run_logger()
     threshold = settings.relevance.threshold
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         ids = store.classify_order(con, since)
     for start in range(0, len(ids), CHUNK):
         chunk_ids = ids[start:start + CHUNK]
-        with write_connection(settings.warehouse_path) as con:
+        with write_connection(settings.warehouse_target) as con:
             chunk = store.articles_by_ids(con, chunk_ids)
         originals = [a for a in chunk if a.duplicate_of is None]
         analysis = analyse(originals, settings.dedup, threshold)
         scores = {a.article_id: (None, None) for a in chunk}
         scores.update({a: (s, s >= threshold) for a, s in analysis.relevance.items()})
         events = [e for a in originals if scores[a.article_id][1] for e in analysis.events.get(a.article_id, [])]
-        with write_connection(settings.warehouse_path) as con, store.transaction(con):
+        with write_connection(settings.warehouse_target) as con, store.transaction(con):
             store.delete_events(con, chunk_ids)
             store.set_relevance(con, scores)
             counters.events_added += store.insert_events(con, events, current_run_id())
@@ -110,7 +110,7 @@ def reprocess(stage: str = "dedup", since: str | None = None, config_path: str |
     since_dt = _parse_since(since)
     run_id = current_run_id()
     counters = RunCounters()
-    with write_connection(settings.warehouse_path) as con:
+    with write_connection(settings.warehouse_target) as con:
         store.start_run(con, run_id, "reprocess", trigger,
                         {"stage": stage, "since": since, "config_path": config_path}, datetime.now(UTC))
     status = "failed"
@@ -125,7 +125,7 @@ def reprocess(stage: str = "dedup", since: str | None = None, config_path: str |
         counters.errors.append(RunError(stage="reprocess", message=f"{type(exc).__name__}: {exc}"))
         raise
     finally:
-        with write_connection(settings.warehouse_path) as con:
+        with write_connection(settings.warehouse_target) as con:
             with store.transaction(con):
                 store.finish_run(con, run_id, status, counters, datetime.now(UTC))
             report = load_report(con, run_id)

@@ -102,7 +102,7 @@ def serve_flows(cron: str, timezone: str, config_path: str | None) -> None:
 
 def run_serve(settings, config_path: str | None) -> int:
     """Entry point of `newswatch serve`; returns the exit code."""
-    data_dir = settings.warehouse_path.parent
+    data_dir = settings.local_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     config = str(Path(config_path).resolve()) if config_path else None
 

@@ -1,5 +1,9 @@
 """Opening the warehouse: one writer at a time (file lock + short transactions),
-and read-only readers that retry while a writer holds DuckDB's file lock."""
+and read-only readers that retry while a writer holds DuckDB's file lock.
+
+A warehouse target is a DuckDB file path (backend "duckdb") or a ``LakeTarget``
+(backend "ducklake", see ``warehouse.lake``); both give the same tables and SQL.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,11 @@ from pathlib import Path
 import duckdb
 
 from extractors.errors import NewswatchError, TransientError
+from warehouse import lake
+from warehouse.lake import LakeTarget
 from warehouse.migrations import MIGRATIONS, migrate
+
+Target = Path | LakeTarget
 
 LOCK_WAIT_S = 600.0
 READ_WAIT_S = 10.0
@@ -70,12 +78,38 @@ def _connect_retrying(path: Path, read_only: bool, wait_s: float,
             delay = min(delay * 2, 0.25)
 
 
+def as_target(target: str | Path | LakeTarget) -> Target:
+    return target if isinstance(target, LakeTarget) else Path(target)
+
+
+def target_label(target: str | Path | LakeTarget) -> str:
+    return target.label if isinstance(target, LakeTarget) else str(target)
+
+
 @contextmanager
-def write_connection(path: str | Path, wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def _lake_write(target: LakeTarget, wait_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    with lake.writer_lock(target).hold(wait_s):
+        con = lake.writer_cursor(target)
+        try:
+            if not lake.is_migrated(target):
+                migrate(con, backend="ducklake")
+                lake.set_migrated(target)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def write_connection(path: str | Path | LakeTarget,
+                     wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-write connection with migrations applied, holding the writer lock.
 
     Keep the block short: readers in other processes wait while it is open.
     """
+    if isinstance(path, LakeTarget):
+        with _lake_write(path, wait_s) as con:
+            yield con
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _file_lock(path, wait_s):
@@ -103,8 +137,42 @@ def _migrate_if_behind(path: Path, wait_s: float) -> None:
             pass
 
 
+def _lake_version(target: LakeTarget) -> int:
+    con = lake.attach(target, read_only=True)
+    try:
+        return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    except duckdb.CatalogException:
+        return 0
+    finally:
+        con.close()
+
+
 @contextmanager
-def read_connection(path: str | Path, wait_s: float = READ_WAIT_S,
+def _lake_read(target: LakeTarget, sandboxed: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    latest = max(m.version for m in MIGRATIONS)
+    version = _lake_version(target)
+    if version == 0:
+        raise WarehouseMissingError(
+            f"the DuckLake warehouse ({target.label}) has no tables yet: run `newswatch run` first"
+        )
+    if version < latest:
+        with write_connection(target, wait_s=60.0):
+            pass
+    con = lake.attach(target, read_only=True)
+    try:
+        if sandboxed:  # the lake's own data files stay readable, nothing else
+            data_dir = target.data_path.rstrip("/") + "/"
+            quoted = data_dir.replace("'", "''")
+            con.execute(f"SET allowed_directories = ['{quoted}']")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def read_connection(path: str | Path | LakeTarget, wait_s: float = READ_WAIT_S,
                     sandboxed: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a read-only connection, retrying up to ``wait_s`` while a writer holds the file.
 
@@ -112,6 +180,10 @@ def read_connection(path: str | Path, wait_s: float = READ_WAIT_S,
     the configuration so a query cannot turn it back on. Raises WarehouseMissingError
     when the file does not exist.
     """
+    if isinstance(path, LakeTarget):
+        with _lake_read(path, sandboxed) as con:
+            yield con
+        return
     path = Path(path)
     if not path.exists():
         raise WarehouseMissingError(

@@ -3,7 +3,9 @@ and recorded in ``schema_migrations``."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -200,22 +202,56 @@ MIGRATIONS: tuple[Migration, ...] = (
         tuple(f"ALTER TABLE runs ADD COLUMN {stage}_seconds DOUBLE"
               for stage in ("poll", "fetch", "extract", "dedup", "classify", "write")),
     ),
+    Migration(
+        8,
+        "runs: sharded monitor passes (parent run) and the worker that ran each run",
+        (
+            "ALTER TABLE runs ADD COLUMN parent_run_id VARCHAR",
+            "ALTER TABLE runs ADD COLUMN worker VARCHAR",
+        ),
+    ),
 )
 
 
-def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+BACKENDS = ("duckdb", "ducklake")
+_ADD_COLUMN_DEFAULT = re.compile(r"^(\s*ALTER\s+TABLE\s+\w+\s+ADD\s+COLUMN\s+.*?)\s+DEFAULT\s+\S+\s*$",
+                                 re.IGNORECASE | re.DOTALL)
+
+
+def for_backend(statement: str, backend: str) -> str | None:
+    """The statement as ``backend`` runs it (None: skip it).
+
+    DuckLake has no primary keys, unique constraints or indexes (uniqueness is kept by
+    the writer lock, see ``warehouse.lake``), and no non-literal defaults on added columns
+    (readers coalesce those columns).
+    """
+    if backend == "duckdb":
+        return statement
+    if re.match(r"\s*CREATE\s+INDEX", statement, re.IGNORECASE):
+        return None
+    statement = re.sub(r",\s*PRIMARY\s+KEY\s*\([^)]*\)", "", statement, flags=re.IGNORECASE)
+    statement = re.sub(r"\s+PRIMARY\s+KEY\b", "", statement, flags=re.IGNORECASE)
+    if match := _ADD_COLUMN_DEFAULT.match(statement):
+        statement = match.group(1)
+    return statement
+
+
+def applied_versions(con: duckdb.DuckDBPyConnection, backend: str = "duckdb") -> set[int]:
     """Return the migration versions already recorded (creating the ledger if needed)."""
-    con.execute(
+    ledger = for_backend(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+        backend,
     )
+    con.execute(ledger)
     return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def migrate(con: duckdb.DuckDBPyConnection, backend: str = "duckdb") -> list[int]:
     """Apply pending migrations in order, each in its own transaction; return those applied."""
-    done = applied_versions(con)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown warehouse backend {backend!r}")
+    done = applied_versions(con, backend)
     applied = []
     for migration in sorted(MIGRATIONS, key=lambda m: m.version):
         if migration.version in done:
@@ -223,10 +259,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("BEGIN TRANSACTION")
         try:
             for statement in migration.statements:
-                con.execute(statement)
+                if (adapted := for_backend(statement, backend)) is not None:
+                    con.execute(adapted)
             con.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
-                [migration.version, migration.name],
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.name, datetime.now(UTC)],
             )
             con.execute("COMMIT")
         except Exception:

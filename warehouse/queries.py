@@ -34,15 +34,15 @@ SELECT name, url, etag, last_modified, last_polled_at, last_status, last_error,
 FROM feeds
 """
 
-UPSERT_FEED = """
+# Written without ON CONFLICT (DuckLake has no primary keys): every write happens
+# under the one-writer lock, so "delete then insert" and "insert where absent" are
+# atomic with respect to other writers.
+DELETE_FEED = "DELETE FROM feeds WHERE name = ?"
+
+INSERT_FEED = """
 INSERT INTO feeds (name, url, etag, last_modified, last_polled_at, last_status, last_error,
                    consecutive_failures, next_poll_at, disabled)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET
-    url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
-    last_polled_at = excluded.last_polled_at, last_status = excluded.last_status,
-    last_error = excluded.last_error, consecutive_failures = excluded.consecutive_failures,
-    next_poll_at = excluded.next_poll_at, disabled = excluded.disabled
 """
 
 ENABLE_FEED = """
@@ -53,14 +53,15 @@ RETURNING name
 INSERT_POLL = """
 INSERT INTO feed_polls (run_id, feed_name, polled_at, http_status, not_modified, entries,
                         new_entries, bytes, elapsed_ms, error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (run_id, feed_name) DO NOTHING
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+WHERE NOT EXISTS (SELECT 1 FROM feed_polls WHERE run_id = $1 AND feed_name = $2)
 """
 
 START_RUN = """
-INSERT INTO runs (run_id, flow, trigger, parameters, started_at, status, errors, host, pid)
-VALUES (?, ?, ?, ?, ?, 'running', '[]', ?, ?)
-ON CONFLICT (run_id) DO NOTHING
+INSERT INTO runs (run_id, flow, trigger, parameters, started_at, status, errors, host, pid,
+                  parent_run_id, worker)
+SELECT $1, $2, $3, $4, $5, 'running', '[]', $6, $7, $8, $9
+WHERE NOT EXISTS (SELECT 1 FROM runs WHERE run_id = $1)
 """
 
 RUNNING_RUNS = "SELECT run_id, host, pid FROM runs WHERE status = 'running'"
@@ -84,11 +85,35 @@ WHERE run_id = ?
 
 RUN_BY_ID = "SELECT * FROM runs WHERE run_id = ?"
 
+SHARDS_OF_RUN = """
+SELECT run_id, json_extract(parameters, '$.shard')::INTEGER AS shard, worker, host, status,
+       feeds_total, entries_new, articles_stored, started_at, finished_at, errors
+FROM runs WHERE parent_run_id = ? ORDER BY shard, started_at
+"""
+
+SHARD_TOTALS = """
+SELECT count(*) AS shards,
+       count(*) FILTER (WHERE status = 'completed') AS completed,
+       sum(feeds_total) AS feeds_total, sum(feeds_ok) AS feeds_ok,
+       sum(feeds_not_modified) AS feeds_not_modified, sum(feeds_failed) AS feeds_failed,
+       sum(entries_seen) AS entries_seen, sum(entries_new) AS entries_new,
+       sum(articles_fetched) AS articles_fetched, sum(extraction_failed) AS extraction_failed,
+       sum(duplicates_url) AS duplicates_url, sum(duplicates_text) AS duplicates_text,
+       sum(duplicates_near) AS duplicates_near, sum(articles_stored) AS articles_stored,
+       sum(relevant_articles) AS relevant_articles, sum(events_added) AS events_added,
+       sum(poll_seconds) AS poll_seconds, sum(fetch_seconds) AS fetch_seconds,
+       sum(extract_seconds) AS extract_seconds, sum(dedup_seconds) AS dedup_seconds,
+       sum(classify_seconds) AS classify_seconds, sum(write_seconds) AS write_seconds
+FROM runs WHERE parent_run_id = ?
+"""
+
 RECENT_RUNS = "SELECT * FROM runs ORDER BY started_at DESC LIMIT ?"
 
 POLLS_OF_RUN = """
 SELECT feed_name, http_status, not_modified, entries, new_entries, bytes, elapsed_ms, error
-FROM feed_polls WHERE run_id = ? ORDER BY feed_name
+FROM feed_polls
+WHERE run_id = $1 OR run_id IN (SELECT run_id FROM runs WHERE parent_run_id = $1)
+ORDER BY feed_name
 """
 
 FEED_HEALTH = """
@@ -154,7 +179,8 @@ EVENTS_OF_RUN = """
 SELECT e.event_date, e.event_type, e.is_root, e.actor1, e.actor2, e.location, e.fatalities,
        left(a.title, 80) AS title, a.url, left(e.evidence, 200) AS evidence
 FROM events e JOIN articles a USING (article_id)
-WHERE e.run_id = ? ORDER BY e.event_date DESC, a.article_id, e.sentence_index
+WHERE e.run_id = $1 OR e.run_id IN (SELECT run_id FROM runs WHERE parent_run_id = $1)
+ORDER BY e.event_date DESC, a.article_id, e.sentence_index
 LIMIT 500
 """
 

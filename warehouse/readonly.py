@@ -9,6 +9,7 @@ import duckdb
 
 from extractors.errors import PermanentError
 from warehouse.connection import read_connection
+from warehouse.lake import LakeTarget
 
 ALLOWED = {"SELECT", "EXPLAIN", "PRAGMA", "SHOW", "DESCRIBE", "SUMMARIZE"}
 
@@ -27,7 +28,8 @@ def _statement_kinds(query: str) -> list[str]:
     return [str(s.type).rsplit(".", 1)[-1].upper() for s in statements]
 
 
-def run_query(path: str | Path, query: str, wait_s: float = 10.0) -> tuple[list[str], list[tuple[Any, ...]]]:
+def run_query(path: str | Path | LakeTarget, query: str,
+              wait_s: float = 10.0) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run a read-only query; return (column names, rows).
 
     Raises ReadOnlyViolation for statements that write/attach/copy/install/load or

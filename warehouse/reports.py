@@ -35,6 +35,7 @@ class RunReport:
     run: dict[str, Any]
     polls: list[dict[str, Any]]
     events: list[dict[str, Any]] = field(default_factory=list)  # events this run added
+    shards: list[dict[str, Any]] = field(default_factory=list)  # child runs of a sharded pass
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -44,7 +45,9 @@ class RunReport:
     def as_dict(self) -> dict[str, Any]:
         run = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.run.items()}
         run["errors"] = self.errors
-        return {"run": run, "feeds": self.polls}
+        shards = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in s.items() if k != "errors"}
+                  for s in self.shards]
+        return {"run": run, "feeds": self.polls, "shards": shards}
 
 
 def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport | None:
@@ -53,7 +56,17 @@ def load_report(con: duckdb.DuckDBPyConnection, run_id: str) -> RunReport | None
     if not runs:
         return None
     return RunReport(runs[0], fetch_dicts(con, queries.POLLS_OF_RUN, [run_id]),
-                     fetch_dicts(con, queries.EVENTS_OF_RUN, [run_id]))
+                     fetch_dicts(con, queries.EVENTS_OF_RUN, [run_id]),
+                     fetch_dicts(con, queries.SHARDS_OF_RUN, [run_id]))
+
+
+def shard_lines(report: RunReport) -> list[str]:
+    """One line per shard of a sharded pass: where it ran and what it stored."""
+    return [
+        f"shard {s['shard']}: {s['status']} on {s['worker'] or s['host']}, {s['feeds_total'] or 0} feeds, "
+        f"{s['entries_new'] or 0} new entries, {s['articles_stored'] or 0} stored (run {s['run_id']})"
+        for s in report.shards
+    ]
 
 
 def _duration(run: dict[str, Any]) -> str:
@@ -123,6 +136,8 @@ def format_text(report: RunReport) -> str:
     lines += [f"  {label:<{width}}  {run.get(key) or 0:>6}" for key, label in _counters(run)]
     if stages := stage_line(run):
         lines += ["", stages]
+    if report.shards:
+        lines += ["", f"Shards ({len(report.shards)}):"] + [f"  {line}" for line in shard_lines(report)]
     if report.polls:
         lines += ["", "Feeds:"]
         name_w = max(len(p["feed_name"]) for p in report.polls)
@@ -162,6 +177,8 @@ def format_markdown(report: RunReport) -> str:
     out += [f"| {label} | {run.get(key) or 0} |" for key, label in _counters(run)]
     if stages := stage_line(run):
         out += ["", stages + "."]
+    if report.shards:
+        out += ["", "## Shards", ""] + [f"- {line}" for line in shard_lines(report)]
     if report.polls:
         out += ["", "## Feeds", "", "| feed | status | entries | new | ms | error |",
                 "|---|---|---:|---:|---:|---|"]

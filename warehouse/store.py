@@ -97,8 +97,8 @@ def insert_article_rows(con: duckdb.DuckDBPyConnection, articles: Sequence[Artic
     con.register("incoming_articles", table)
     try:
         con.execute(
-            f"INSERT INTO articles ({ARTICLE_COLUMNS}) SELECT {ARTICLE_COLUMNS} "
-            "FROM incoming_articles ON CONFLICT (article_id) DO NOTHING"
+            f"INSERT INTO articles ({ARTICLE_COLUMNS}) SELECT {ARTICLE_COLUMNS} FROM incoming_articles i "
+            "WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = i.article_id)"
         )
     finally:
         con.unregister("incoming_articles")
@@ -118,8 +118,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def upsert_feed_state(con: duckdb.DuckDBPyConnection, state: FeedState) -> None:
     """Insert or replace the stored state of one feed."""
+    con.execute(queries.DELETE_FEED, [state.name])
     con.execute(
-        queries.UPSERT_FEED,
+        queries.INSERT_FEED,
         [state.name, state.url, state.etag, state.last_modified, state.last_polled_at,
          state.last_status, state.last_error, state.consecutive_failures, state.next_poll_at, state.disabled],
     )
@@ -135,8 +136,14 @@ def insert_polls(con: duckdb.DuckDBPyConnection, polls: Sequence[FeedPoll]) -> N
         )
 
 
+def worker_name() -> str:
+    """Who runs this process: $NEWSWATCH_WORKER (set it when starting a Prefect worker), else the host."""
+    return os.environ.get("NEWSWATCH_WORKER") or socket.gethostname()
+
+
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, trigger: str,
-              parameters: dict[str, Any], started_at: datetime) -> list[str]:
+              parameters: dict[str, Any], started_at: datetime,
+              parent_run_id: str | None = None) -> list[str]:
     """Mark runs left 'running' by a process that is gone as failed, then insert the
     ``runs`` row of this run (status 'running', with this host and pid).
 
@@ -150,7 +157,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, trigger: s
             con.execute(queries.MARK_INTERRUPTED, [started_at, message, other_id])
             interrupted.append(other_id)
     con.execute(queries.START_RUN, [run_id, flow, trigger, json.dumps(parameters, default=str), started_at,
-                                    host, os.getpid()])
+                                    host, os.getpid(), parent_run_id, worker_name()])
     return interrupted
 
 
@@ -250,8 +257,8 @@ def insert_events(con: duckdb.DuckDBPyConnection, events: Sequence[Any], run_id:
     con.register("incoming_events", table)
     try:
         before = con.execute("SELECT count(*) FROM events").fetchone()[0]
-        con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM incoming_events "
-                    "ON CONFLICT (event_id) DO NOTHING")
+        con.execute(f"INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM incoming_events i "
+                    "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = i.event_id)")
         return con.execute("SELECT count(*) FROM events").fetchone()[0] - before
     finally:
         con.unregister("incoming_events")

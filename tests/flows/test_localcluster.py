@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,23 +12,18 @@ from urllib.parse import urlparse
 
 import pytest
 
-from flows.localcluster import free_port, port_open, postgres, prefect_server, registered_workers, tail, workers
+from flows.localcluster import (
+    free_port,
+    port_open,
+    postgres,
+    prefect_server,
+    registered_workers,
+    tail,
+    unavailable_reason,
+    workers,
+)
 
-
-def _skip_reason() -> str | None:
-    if not sys.platform.startswith("linux"):
-        return "the local cluster runs Debian's PostgreSQL and reads /proc: Linux only"
-    has_binaries = any(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if os.geteuid() != 0 and not has_binaries:
-        return "no PostgreSQL binaries under /usr/lib/postgresql and not root to apt-get install them"
-    if os.geteuid() == 0 and not has_binaries and shutil.which("apt-get") is None:
-        return "no PostgreSQL binaries and no apt-get to install them"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root needs `runuser` to start PostgreSQL as the postgres user"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")
 
 HELLO_FLOW = '''
 import os
