@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
-from datasketch import MinHash
 
 from extractors.textnorm import normalize_for_hash
 
@@ -21,8 +21,16 @@ NUM_PERM = 128
 BANDS = 42  # 42 bands x 3 rows: a pair with Jaccard 0.4 becomes a candidate 94% of the time, 0.5: 99.6%
 ROWS = 3
 _SEED = 1
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=_SEED)
-_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
+
+
+@cache
+def _minhash():
+    """datasketch's MinHash class and the shared permutations, imported on first use:
+    datasketch pulls in scipy (~0.4 s), which runs that do no dedup (all feeds 304) skip."""
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    return MinHash, template.permutations, template.scheme
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ def shingle_set(text: str, size: int) -> set[bytes]:
 def signature(text: str, settings: DedupSettings) -> Signature:
     """Return the MinHash signature of ``text``."""
     shingles = shingle_set(text, settings.shingle_size)
-    mh = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    minhash, permutations, scheme = _minhash()
+    mh = minhash(num_perm=NUM_PERM, seed=_SEED, permutations=permutations, scheme=scheme)
     if shingles:
         mh.update_batch(shingles)
     return Signature(mh.hashvalues.copy(), len(shingles))

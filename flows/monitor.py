@@ -249,28 +249,53 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
     # occurrence of a story is deterministically the original.
     report = stack.enter_context(progress_reporter(len(new_entries), "monitor"))
     processed = 0
-    for done, (future, batch) in enumerate(zip(batch_futures, batches, strict=True), start=1):
-        try:
-            outcomes = future.result()
-        except Exception as exc:  # a crashed batch: its entries are retried next run
-            outcomes = [PageOutcome(e, None, RunError("fetch", f"batch {done} crashed: {type(exc).__name__}: {exc}",
-                                                      e.feed_name, e.link), transient=True) for e in batch]
+    # When the writer falls behind, batches that are already done are written together (one
+    # transaction, at most MAX_COALESCED of them), which saves the fixed cost of each write.
+    i = 0
+    while i < len(batches):
+        group = [i]
+        while (len(group) < MAX_COALESCED and group[-1] + 1 < len(batches)
+               and _is_done(batch_futures[group[-1] + 1])):
+            group.append(group[-1] + 1)
         articles: list[Article] = []
-        for outcome in outcomes:
-            tally_page(counters, outcome)
-            if outcome.transient:
-                progress[outcome.entry.feed_name].transient_failures += 1
-            if outcome.article is not None:
-                articles.append(outcome.article)
-        ready = []
-        for name in {e.feed_name for e in batch}:
-            progress[name].batches_left -= 1
-            if progress[name].batches_left == 0:
-                ready.append(name)
+        ready: list[str] = []
+        for j in group:
+            articles += _collect(batch_futures[j], batches[j], j + 1, counters, progress, ready)
         write_results(settings, run_id, articles, progress, counters, ready)
-        processed += len(batch)
+        processed += sum(len(batches[j]) for j in group)
         report(processed, counters.articles_stored)
-        logger.info("batch %d/%d written: %d articles", done, len(batches), len(articles))
+        logger.info("batches %d-%d/%d written: %d articles", group[0] + 1, group[-1] + 1, len(batches), len(articles))
+        i = group[-1] + 1
+
+
+MAX_COALESCED = 8
+
+
+def _is_done(future: Any) -> bool:
+    wrapped = getattr(future, "wrapped_future", None)
+    return bool(wrapped is not None and wrapped.done())
+
+
+def _collect(future: Any, batch: Sequence[FeedEntry], number: int, counters: RunCounters,
+             progress: dict[str, _FeedProgress], ready: list[str]) -> list[Article]:
+    """Wait for one batch; tally it; return its articles and add the feeds it completes to ``ready``."""
+    try:
+        outcomes = future.result()
+    except Exception as exc:  # a crashed batch: its entries are retried next run
+        outcomes = [PageOutcome(e, None, RunError("fetch", f"batch {number} crashed: {type(exc).__name__}: {exc}",
+                                                  e.feed_name, e.link), transient=True) for e in batch]
+    articles: list[Article] = []
+    for outcome in outcomes:
+        tally_page(counters, outcome)
+        if outcome.transient:
+            progress[outcome.entry.feed_name].transient_failures += 1
+        if outcome.article is not None:
+            articles.append(outcome.article)
+    for name in sorted({e.feed_name for e in batch}):
+        progress[name].batches_left -= 1
+        if progress[name].batches_left == 0:
+            ready.append(name)
+    return articles
 
 
 def write_results(settings: Settings, run_id: str, articles: list[Article],
