@@ -204,7 +204,7 @@ def ceiling(corpus: Path, n: int, workers: int) -> dict[str, Any]:
         started = time.perf_counter()
         ok = sum(pool.map(_ceiling_job, range(n), chunksize=16))
         seconds = time.perf_counter() - started
-    return {"pages": n, "seconds": seconds, "articles_per_s": n / seconds, "extracted": ok}
+    return {"pages": n, "seconds": seconds, "articles_per_s": n / seconds, "extracted": ok, "workers": workers}
 
 
 # --- peers --------------------------------------------------------------------------------
@@ -332,6 +332,16 @@ def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             f"{nw['peak_rss_mb']:.0f} | {nm['wall_s']:.2f} | {nm['empty_flow_s']:.2f} | "
             f"{nm['ratio_to_empty_flow']:.2f} |"
         )
+    lines += ["", "CPU milliseconds per article, by process (the run's whole process tree; the ceiling "
+              "spends only extraction):", "",
+              "| N | extract workers | main process | Prefect server | total | ceiling |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        cpu, n = r["newswatch"]["cpu_seconds"], r["n"]
+        total = sum(cpu.values())
+        ceil_ms = 1000 * r["ceiling"]["seconds"] * r["ceiling"].get("workers", 2) / n
+        lines.append(f"| {n:,} | {1000 * cpu.get('extract workers', 0) / n:.1f} | {1000 * cpu.get('main', 0) / n:.1f} "
+                     f"| {1000 * cpu.get('prefect server', 0) / n:.1f} | {1000 * total / n:.1f} | ≤ {ceil_ms:.1f} |")
     lines += ["", "Seconds per stage (summed over threads and processes):", "",
               "| N | " + " | ".join(STAGES) + " | pass wall |", "|---:|" + "---:|" * (len(STAGES) + 1)]
     for r in results:
@@ -358,12 +368,13 @@ def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ns = [r["n"] for r in results]
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(9.5, 4.2), dpi=110)
     ax.plot(ns, [r["ceiling"]["articles_per_s"] for r in results], "k--o", label="ceiling: trafilatura alone")
     ax.plot(ns, [r["newswatch"]["articles_per_s"] for r in results], "-o", color="tab:blue",
             label="newswatch run (flow pass)")
@@ -380,11 +391,12 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
                 ax.plot([r["n"]], [peer["pages_per_s"]], m, color=c, label=f"{name} (extraction only)")
     ax.set_xscale("log")
     ax.set_xticks(ns, [f"{n:,}" for n in ns])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("articles in the pass (N)")
     ax.set_ylabel("articles per second")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("newswatch end-to-end throughput, 2 cores")
     fig.tight_layout()
     fig.savefig(path)
@@ -397,7 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--profile", type=int, default=0, help="profile the main process of the run at this N")
+    parser.add_argument("--replot", type=Path, help="only redraw the table and plot from a results JSON")
     args = parser.parse_args(argv)
+    if args.replot:
+        saved = json.loads(args.replot.read_text())
+        print(table(saved["results"], saved["meta"]))
+        plot(saved["results"], ROOT / "bench" / "throughput.png")
+        return 0
     corpus = corpus_dir()
     if not (corpus / "html").is_dir():
         print(f"skipped: {corpus / 'html'} not present")

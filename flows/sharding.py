@@ -19,6 +19,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from extractors.errors import PermanentError
 from extractors.records import RunCounters, RunError
 from flows.config import FeedConfig, Settings, load_settings
 from warehouse import queries, store
@@ -58,10 +59,19 @@ def monitor_shard(config_path: str | None, shard: int, shards: int, parent_run_i
     return result.report.as_dict() if result.report else {"run_id": result.run_id}
 
 
-def _submit_shards(settings: Settings, config_path: str | None, run_id: str, trigger: str,
-                   count: int) -> list[Any]:
+def _submit_shards(config_path: str | None, run_id: str, trigger: str, count: int) -> list[Any]:
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(SHARD_DEPLOYMENT)
+    except ObjectNotFound as exc:
+        raise PermanentError(
+            f"[run] shards > 1 needs the {SHARD_DEPLOYMENT} deployment on the Prefect server: "
+            "run `newswatch deploy --pool NAME` and start workers on that pool (see README, \"Scaling out\")"
+        ) from exc
     return [
         run_deployment(
             SHARD_DEPLOYMENT,
@@ -122,7 +132,7 @@ def run_sharded(settings: Settings, config_path: str | None, run_id: str, trigge
     try:
         ensure_seeds(settings, run_id)  # once, before the shards start
         count = len(shard_feeds(settings.enabled_feeds, shards))
-        children = _submit_shards(settings, config_path, run_id, trigger, count)
+        children = _submit_shards(config_path, run_id, trigger, count)
         logger.info("submitted %d shard runs of %s", len(children), SHARD_DEPLOYMENT)
         states = _wait_final([c.id for c in children], timeout_s)
         for child in children:
