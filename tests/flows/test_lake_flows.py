@@ -54,6 +54,6 @@ def test_monitor_then_reprocess_on_ducklake(prefect_harness, news_site, tmp_path
     assert before == after == [(13, 13)]
     assert events_before == events_after and events_after[0][0] == events_after[0][1] > 0
     _, states = run_query(target, "SELECT name, last_status FROM feeds ORDER BY name")
-    assert states == [("broken", "failed"), ("main", "ok"), ("second", "ok")]
+    assert states == [("broken", "failed"), ("main", "not_modified"), ("second", "not_modified")]
     _, runs = run_query(target, "SELECT flow, status FROM runs ORDER BY started_at")
     assert runs == [("monitor", "completed"), ("monitor", "completed"), ("reprocess", "completed")]
