@@ -13,6 +13,7 @@ from extractors.articles import article_id_for
 from extractors.neardup import DedupSettings
 from extractors.records import FeedState
 from extractors.seeds import load_seed_articles
+from extractors.textnorm import content_hash
 from flows.localcluster import postgres, unavailable_reason
 from flows.storing import analyse, store_batch
 from warehouse import store
@@ -77,29 +78,39 @@ def test_lake_migrates_and_writes_idempotently(lake):
     assert list(Path(lake.data_path).rglob("*.parquet")), "the lake's data files live under data_path"
 
 
-def _writer(target: LakeTarget, as_copies: bool, start, rounds: int) -> None:
-    """Store the seeds (or copies of them under other URLs), ``rounds`` times."""
+def _copies(kind: str) -> list:
+    """The seeds ('seeds'), exact copies under other URLs ('exact'), or near copies: other
+    URLs, the text with a closing line added ('near')."""
     seeds = load_seed_articles()
-    if as_copies:
-        seeds = [dataclasses.replace(a, article_id=article_id_for(f"https://mirror.example/{a.article_id}"),
-                                     url=f"https://mirror.example/{a.article_id}",
-                                     canonical_url=f"https://mirror.example/{a.article_id}", origin="feed")
-                 for a in seeds]
-    analysis = analyse(seeds, DedupSettings())
+    if kind == "seeds":
+        return seeds
+    out = []
+    for a in seeds:
+        url = f"https://{kind}.example/{a.article_id}"
+        text = a.text if kind == "exact" else a.text + " Our correspondent added reporting from the region."
+        out.append(dataclasses.replace(a, article_id=article_id_for(url), url=url, canonical_url=url,
+                                       origin="feed", text=text, content_hash=content_hash(text)))
+    return out
+
+
+def _writer(target: LakeTarget, kind: str, start, rounds: int) -> None:
+    """Store one kind of the five stories, ``rounds`` times, starting with the others."""
+    articles = _copies(kind)
+    analysis = analyse(articles, DedupSettings())
     start.wait(30)
     for _ in range(rounds):
         with write_connection(target) as con:
-            store_batch(con, seeds, analysis, DedupSettings(), run_id="copies" if as_copies else "seeds")
+            store_batch(con, articles, analysis, DedupSettings(), run_id=kind)
 
 
 @needs_cluster
 def test_two_processes_storing_the_same_stories_at_once(lake):
-    """Two writer processes race: one stores the five seeds, the other five copies of them
-    under other URLs (same text). Whatever the order, the lake ends with each id once,
-    five originals and five copies pointing at them."""
+    """Three writer processes race: one stores the five seeds, one exact copies of them under
+    other URLs, one near copies (a line added). Whatever the order, the lake ends with each
+    id once, five originals and ten copies, each pointing at an original."""
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
-    procs = [ctx.Process(target=_writer, args=(lake, copies, start, 3)) for copies in (False, True)]
+    procs = [ctx.Process(target=_writer, args=(lake, kind, start, 3)) for kind in ("seeds", "exact", "near")]
     for p in procs:
         p.start()
     start.set()
@@ -112,11 +123,12 @@ def test_two_processes_storing_the_same_stories_at_once(lake):
         events = con.execute("SELECT count(*), count(DISTINCT event_id), count(DISTINCT article_id) "
                              "FROM events").fetchone()
     ids = [r[0] for r in rows]
-    assert len(ids) == len(set(ids)) == 10
+    assert len(ids) == len(set(ids)) == 15
     originals = {r[0] for r in rows if r[1] is None}
     copies = [r for r in rows if r[1] is not None]
-    assert len(originals) == 5 and len(copies) == 5
-    assert all(r[1] in originals and r[2] == "text" for r in copies)
+    assert len(originals) == 5 and len(copies) == 10
+    assert all(r[1] in originals and r[2] in ("text", "near") for r in copies)
+    assert sum(r[2] == "near" for r in copies) >= 5  # the near copies differ from both others
     assert index[0] == index[1] == 5  # only originals are indexed, once each
     assert events[0] == events[1] and events[2] == 5  # events of the originals only
 
