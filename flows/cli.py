@@ -85,24 +85,39 @@ def _run_flow(settings, flow_obj, **params) -> int:
     return 1
 
 
-def _run_monitor(settings, config_path: str | None, trigger: str) -> int:
+def _run_monitor(settings, config_path: str | None, trigger: str, shards: int | None = None) -> int:
     """Run the monitor flow and print its report; return the exit code."""
     _prepare_prefect(settings)
     from flows.monitor import monitor_for
 
-    return _run_flow(settings, monitor_for(settings), config_path=config_path, trigger=trigger)
+    params = {"config_path": config_path, "trigger": trigger}
+    if shards is not None:
+        params["shards"] = shards
+    return _run_flow(settings, monitor_for(settings), **params)
 
 
 @app.command()
-def run(config: ConfigOpt = None) -> None:
+def run(
+    config: ConfigOpt = None,
+    shards: Annotated[int | None, typer.Option(
+        min=1, help="Split the pass into this many shard runs on the work pool's workers "
+                    "(default: [run] shards; needs PREFECT_API_URL and `newswatch deploy`).")] = None,
+) -> None:
     """One monitoring pass: poll feeds, fetch and store new articles, print the run report.
 
     Example: newswatch run --config newswatch.toml
+    Example: PREFECT_API_URL=http://prefect.internal:4200/api newswatch run --shards 8
     """
     settings = _settings(config)
     if not settings.enabled_feeds:
         _fail(f"no enabled [[feeds]] in {settings.source}: add at least one feed", 2)
-    raise typer.Exit(_run_monitor(settings, str(config) if config else None, "manual"))
+    sharded = (shards if shards is not None else settings.run.shards) > 1
+    if sharded and not os.environ.get("PREFECT_API_URL"):
+        _fail("a sharded pass runs on a work pool's workers: set PREFECT_API_URL to your Prefect server "
+              "(and run `newswatch deploy --pool NAME` once), or use --shards 1", 2)
+    # shard runs start on other hosts: give them the config's absolute path
+    config_path = str(Path(config).resolve()) if config and sharded else (str(config) if config else None)
+    raise typer.Exit(_run_monitor(settings, config_path, "manual", shards))
 
 
 @app.command()
