@@ -228,6 +228,38 @@ def deploy(
     typer.echo(f"start workers with: prefect worker start --pool {pool}")
 
 
+@app.command()
+def compact(
+    config: ConfigOpt = None,
+    keep_days: Annotated[int, typer.Option(min=0, help="Keep snapshots (time travel) this many days.")] = 7,
+) -> None:
+    """Compact a DuckLake warehouse: merge small data files, expire old snapshots, delete
+    unreferenced files (one writer at a time; safe while workers run). A DuckDB file is
+    checkpointed.
+
+    Example: newswatch compact --config /srv/newswatch/newswatch.toml --keep-days 7
+    """
+    from warehouse import lake
+    from warehouse.connection import target_label, write_connection
+
+    settings = _settings(config)
+    target = settings.warehouse_target
+    try:
+        if not isinstance(target, lake.LakeTarget):
+            with write_connection(target, wait_s=60) as con:
+                con.execute("CHECKPOINT")
+            typer.echo(f"checkpointed {target_label(target)} (a DuckDB file has no small files to merge)")
+            return
+        before = lake.data_files(target)
+        with write_connection(target, wait_s=600) as con:
+            lake.compact(con, keep_days)
+        after = lake.data_files(target)
+    except TransientError as exc:
+        _fail(str(exc), 1)
+    files = f": {before} data files before, {after} after" if before is not None else ""
+    typer.echo(f"compacted {target_label(target)}{files} (snapshots older than {keep_days} days expired)")
+
+
 @app.command(name="eval")
 def evaluate(
     config: ConfigOpt = None,

@@ -185,3 +185,19 @@ def is_migrated(target: LakeTarget) -> bool:
 def set_migrated(target: LakeTarget) -> None:
     with _REGISTRY:
         _MIGRATED.add(target)
+
+
+def data_files(target: LakeTarget) -> int | None:
+    """Parquet files under a local ``data_path`` (None for object stores)."""
+    if "://" in target.data_path:
+        return None
+    return sum(1 for _ in Path(target.data_path).rglob("*.parquet"))
+
+
+def compact(con: duckdb.DuckDBPyConnection, keep_days: int) -> None:
+    """Merge small adjacent data files, expire snapshots older than ``keep_days`` and delete
+    the files nothing refers to any more. Run it under the writer lock."""
+    con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')")
+    cutoff = f"now() - INTERVAL {int(keep_days)} DAY"
+    con.execute(f"CALL ducklake_expire_snapshots('{ALIAS}', older_than => {cutoff})")
+    con.execute(f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => {cutoff})")

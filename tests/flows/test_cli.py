@@ -42,6 +42,20 @@ def test_bad_config_exits_2_with_one_line(tmp_path, env):
     assert missing.returncode == 2 and "not found" in missing.stderr
 
 
+def test_sharded_run_without_a_server_and_lake_config_errors_exit_2(tmp_path, env):
+    config = tmp_path / "c.toml"
+    config.write_text('[[feeds]]\nname = "a"\nurl = "http://127.0.0.1:9/feed.xml"\n')
+    result = cli(["run", "--config", str(config), "--shards", "4"], env)
+    assert result.returncode == 2
+    assert "PREFECT_API_URL" in result.stderr and "Traceback" not in result.stderr
+    lake = tmp_path / "lake.toml"
+    lake.write_text('[warehouse]\nbackend = "ducklake"\n')
+    result = cli(["sql", "SELECT 1", "--config", str(lake)], env)
+    assert result.returncode == 2 and "warehouse.catalog is required" in result.stderr
+    result = cli(["deploy", "--pool", "p", "--config", str(config)], env)
+    assert result.returncode == 2 and "PREFECT_API_URL is not set" in result.stderr
+
+
 def test_usage_error_exits_2(env):
     result = cli(["sql"], env)
     assert result.returncode == 2

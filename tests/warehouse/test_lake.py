@@ -144,3 +144,30 @@ def test_sql_on_the_lake_is_read_only(lake):
         run_query(lake, "SELECT * FROM read_csv('/etc/passwd')")
     with pytest.raises(ReadOnlyViolation):
         run_query(lake, "DELETE FROM articles")
+
+
+@needs_cluster
+def test_compact_merges_small_files_and_keeps_the_data(lake, tmp_path):
+    import subprocess
+    import sys
+
+    seeds = load_seed_articles()
+    analysis = analyse(seeds, DedupSettings())
+    for i in range(6):  # six small commits: six sets of small files
+        with write_connection(lake) as con:
+            store_batch(con, seeds[i % 5:i % 5 + 1], analysis, DedupSettings(), run_id=f"r{i}")
+            store.upsert_feed_state(con, FeedState(name="f", url=f"http://example.org/{i}"))
+    before = sum(1 for _ in Path(lake.data_path).rglob("*.parquet"))
+    config = tmp_path / "lake.toml"
+    config.write_text(f'[warehouse]\nbackend = "ducklake"\ncatalog = "{lake.catalog}"\n'
+                      f'data_path = "{lake.data_path}"\n')
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "compact", "--config", str(config), "--keep-days", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    after = sum(1 for _ in Path(lake.data_path).rglob("*.parquet"))
+    assert f"{before} data files before, {after} after" in done.stdout
+    assert after < before, (before, after)
+    _, rows = run_query(lake, "SELECT count(*), count(DISTINCT article_id) FROM articles")
+    assert rows == [(5, 5)]
+    _, feeds = run_query(lake, "SELECT name, url FROM feeds")
+    assert feeds == [("f", "http://example.org/5")]
