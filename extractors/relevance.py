@@ -45,6 +45,10 @@ def load_lexicon(path: Path = DATA_DIR / "relevance.toml") -> Lexicon:
                   re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in g["patterns"]) + ")", re.IGNORECASE))
             for g in raw["groups"]
         )
+        for i, group in enumerate(groups):
+            earlier = {g.name for g in groups[:i]}
+            if missing := [r for r in group.requires if r not in earlier]:
+                raise ValueError(f"group {group.name!r} requires {missing}, which must be groups listed before it")
         return Lexicon(raw["version"], float(raw["offset"]), float(raw.get("title_weight", 1.0)), groups)
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, re.error) as exc:
         raise ConfigError(f"relevance lexicon {path} is invalid: {exc}") from exc
@@ -56,12 +60,12 @@ def _hits(group: Group, text: str) -> int:
 
 def relevance(title: str, text: str, lexicon: Lexicon) -> float:
     """Return a 0..1 topic score; title hits count ``title_weight`` times."""
-    counts = {
-        g.name: min(g.cap, _hits(g, text) + lexicon.title_weight * _hits(g, title or "")) for g in lexicon.groups
-    }
+    counts: dict[str, float] = {}
     total = 0.0
-    for group in lexicon.groups:
+    for group in lexicon.groups:  # a group's requirements come before it in the file
         if group.requires and not any(counts.get(r, 0) for r in group.requires):
+            counts[group.name] = 0  # it would not count: skip scanning the text for it
             continue
+        counts[group.name] = min(group.cap, _hits(group, text) + lexicon.title_weight * _hits(group, title or ""))
         total += group.weight * counts[group.name]
     return round(1.0 / (1.0 + math.exp(-(total - lexicon.offset))), 4)

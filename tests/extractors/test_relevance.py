@@ -74,3 +74,15 @@ def test_real_feeds_regression_list():
     for key, relevant in expected.items():
         assert key in scored, key
         assert (scored[key] >= threshold) == relevant, (key, scored[key])
+
+
+def test_lexicon_requires_only_earlier_groups(tmp_path):
+    from extractors.errors import ConfigError
+    from extractors.relevance import load_lexicon
+
+    bad = tmp_path / "lexicon.toml"
+    bad.write_text('version = "t"\noffset = 1.0\n'
+                   '[[groups]]\nname = "a"\nweight = 1.0\ncap = 2\nrequires = ["b"]\npatterns = ["x"]\n'
+                   '[[groups]]\nname = "b"\nweight = 1.0\ncap = 2\npatterns = ["y"]\n')
+    with pytest.raises(ConfigError, match="must be groups listed before it"):
+        load_lexicon(bad)
