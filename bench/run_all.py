@@ -12,6 +12,7 @@ BENCHES = [
     ["dedup_scale.py"],
     ["extraction_quality.py", "--peers"],
     ["throughput.py"],
+    ["profile_run.py"],
     ["scale_workers.py"],
 ]
 
