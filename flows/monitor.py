@@ -40,6 +40,7 @@ from flows.steps import (
     next_feed_state,
     poll_feed,
     poll_row,
+    warm_up,
 )
 from flows.storing import BatchResult, analyse, store_batch
 from warehouse import queries, store
@@ -196,6 +197,8 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
         state = states.get(feed.name)
         conditional = state if state and state.url == feed.url else None
         futures[feed.name] = poll_feed_task.submit(fetcher, feed, conditional, counters.clock)
+    # The extraction processes start (and import trafilatura) while the feeds are polled.
+    pool = _start_pool(settings.run.extract_workers, stack) if feeds and settings.run.extract_workers > 1 else None
     progress: dict[str, _FeedProgress] = {}
     for feed in feeds:
         try:
@@ -234,12 +237,8 @@ def _monitor_feeds(settings: Settings, fetcher: Fetcher, states: dict[str, FeedS
         n for n, p in progress.items() if p.batches_left == 0])
     if not batches:
         return
-    pool = None
-    if settings.run.extract_workers > 1 and len(new_entries) > 1:
-        pool = stack.enter_context(ProcessPoolExecutor(
-            max_workers=settings.run.extract_workers,
-            mp_context=multiprocessing.get_context("spawn"),
-        ))
+    if len(new_entries) <= 1:
+        pool = None  # one page: extract it here rather than ship it to another process
     fetch_threads = max(2, settings.fetch.per_host_concurrency * 4)
     batch_futures = [
         batch_task.submit(fetcher, batch, i, run_id, origin, pool, fetch_threads, counters.clock)
@@ -332,6 +331,15 @@ def write_results(settings: Settings, run_id: str, articles: list[Article],
     counters.duplicates_url += kinds["url"]
     counters.duplicates_text += kinds["text"]
     counters.duplicates_near += kinds["near"]
+
+
+def _start_pool(workers: int, stack: ExitStack) -> ProcessPoolExecutor:
+    """A pool of extraction processes, shut down with ``stack``; its processes start now."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+    for _ in range(workers):
+        pool.submit(warm_up)
+    return pool
 
 
 def current_run_id() -> str:

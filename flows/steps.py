@@ -151,6 +151,11 @@ def poll_row(run_id: str, outcome: PollOutcome, new_entries: int) -> FeedPoll:
     )
 
 
+def warm_up() -> None:
+    """Run in a new extraction process before any page arrives: importing this module
+    (trafilatura, lxml) is what makes a process ready."""
+
+
 def _extract_job(job: tuple[bytes, str]) -> tuple[ExtractedArticle | ExtractionFailure, float]:
     """Extract one page (in a pool process); returns the result and the seconds it took."""
     html, url = job
