@@ -171,3 +171,37 @@ def test_compact_merges_small_files_and_keeps_the_data(lake, tmp_path):
     assert rows == [(5, 5)]
     _, feeds = run_query(lake, "SELECT name, url FROM feeds")
     assert feeds == [("f", "http://example.org/5")]
+
+
+def _hold_lock_mid_write(target: LakeTarget, holding) -> None:
+    """Take the writer lock, insert the seeds without committing, then wait to be killed."""
+    import time
+
+    seeds = load_seed_articles()
+    with write_connection(target) as con:
+        con.execute("BEGIN TRANSACTION")
+        store.insert_article_rows(con, seeds)
+        holding.set()
+        time.sleep(120)
+
+
+@needs_cluster
+def test_a_writer_killed_while_holding_the_lock_releases_it_and_writes_nothing(lake):
+    import os
+    import signal
+    import time
+
+    with write_connection(lake):  # migrate first, so the child only writes
+        pass
+    ctx = multiprocessing.get_context("spawn")
+    holding = ctx.Event()
+    child = ctx.Process(target=_hold_lock_mid_write, args=(lake, holding))
+    child.start()
+    assert holding.wait(60)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+    started = time.monotonic()
+    with write_connection(lake, wait_s=20) as con:  # PostgreSQL released the dead session's lock
+        waited = time.monotonic() - started
+        assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 0  # nothing half-written
+    assert waited < 10
