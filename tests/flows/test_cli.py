@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.localcluster import _descendants
 from tests.flows.conftest import write_config
 from warehouse.readonly import run_query
 
@@ -116,6 +118,7 @@ def test_killed_run_leaves_a_consistent_warehouse(tmp_path, env, news_site):
                     .replace("batch_size = 3", "batch_size = 1"))
     proc = subprocess.Popen([*NEWSWATCH, "run", "--config", str(slow)], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[int] = []
     try:
         deadline = time.monotonic() + 90
         stored = 0
@@ -126,9 +129,13 @@ def test_killed_run_leaves_a_consistent_warehouse(tmp_path, env, news_site):
             except Exception:
                 continue
         assert stored > 0, "the run never stored an article"
+        children = _descendants(proc.pid)  # Prefect's temporary server, the extraction pool
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
+        for pid in children:  # orphans of the killed run
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     fast = write_config(tmp_path / "fast.toml", server.base_url, {"main": feeds["main"]}, db)
     result = cli(["run", "--config", str(fast)], env)
     assert result.returncode == 0, result.stderr
