@@ -38,6 +38,7 @@ from pathlib import Path
 import httpx
 
 from extractors.errors import PermanentError, TransientError
+from flows.serving import free_port, tail, wait_healthy
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def port_open(port: int, host: str = HOST) -> bool:
     """Return True when something accepts TCP connections on ``host:port``."""
     try:
@@ -80,15 +74,6 @@ def port_open(port: int, host: str = HOST) -> bool:
             return True
     except OSError:
         return False
-
-
-def tail(path: Path, n: int = 40) -> str:
-    """Return the last ``n`` lines of a text file, or a note when it cannot be read."""
-    try:
-        lines = Path(path).read_text(errors="replace").splitlines()
-    except OSError as exc:
-        return f"(no log at {path}: {exc.strerror})"
-    return "\n".join(lines[-n:])
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -357,27 +342,11 @@ def prefect_server(workdir: Path, database_url: str | None) -> Iterator[str]:
                                    env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     api_url = f"http://{HOST}:{port}/api"
     try:
-        _wait_healthy(api_url, process, log_path)
+        wait_healthy(api_url, SERVER_START_TIMEOUT_S, process, log_path)
         log.info("Prefect server at %s healthy in %.1fs", api_url, time.monotonic() - started)
         yield api_url
     finally:
         _stop_all([process], SERVER_STOP_GRACE_S)
-
-
-def _wait_healthy(api_url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise TransientError(f"the Prefect server exited with code {process.returncode} before it was "
-                                 f"healthy; log {log_path}:\n{tail(log_path)}")
-        try:
-            if httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TransientError(f"the Prefect server at {api_url} was not healthy after {SERVER_START_TIMEOUT_S:.0f}s; "
-                         f"log {log_path}:\n{tail(log_path)}")
 
 
 # --- Work pool and workers ----------------------------------------------------------------

@@ -26,24 +26,41 @@ SERVER_START_TIMEOUT_S = 120.0
 
 
 def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def wait_healthy(api_url: str, timeout_s: float, process: subprocess.Popen | None = None) -> None:
-    """Poll ``<api>/health`` until it answers 200; raises TransientError on timeout or exit."""
+def tail(path: Path, n: int = 40) -> str:
+    """Return the last ``n`` lines of a text file, or a note when it cannot be read."""
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines()
+    except OSError as exc:
+        return f"(no log at {path}: {exc.strerror})"
+    return "\n".join(lines[-n:])
+
+
+def wait_healthy(api_url: str, timeout_s: float, process: subprocess.Popen | None = None,
+                 log_path: Path | None = None) -> None:
+    """Poll ``<api>/health`` until it answers 200; raises TransientError on timeout or exit
+    (quoting the end of ``log_path`` when given)."""
+
+    def log() -> str:
+        return f"; log {log_path}:\n{tail(log_path)}" if log_path is not None else ""
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise TransientError(f"the Prefect server exited with code {process.returncode} before it was healthy")
+            raise TransientError(f"the Prefect server exited with code {process.returncode} before it was "
+                                 f"healthy{log()}")
         try:
             if httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
-    raise TransientError(f"the Prefect server at {api_url} was not healthy after {timeout_s:.0f}s")
+        time.sleep(0.3)
+    raise TransientError(f"the Prefect server at {api_url} was not healthy after {timeout_s:.0f}s{log()}")
 
 
 @contextmanager

@@ -137,28 +137,27 @@ def _migrate_if_behind(path: Path, wait_s: float) -> None:
             pass
 
 
-def _lake_version(target: LakeTarget) -> int:
-    con = lake.attach(target, read_only=True)
+def _lake_version(con: duckdb.DuckDBPyConnection) -> int:
     try:
         return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
     except duckdb.CatalogException:
         return 0
-    finally:
-        con.close()
 
 
 @contextmanager
 def _lake_read(target: LakeTarget, sandboxed: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-    latest = max(m.version for m in MIGRATIONS)
-    version = _lake_version(target)
+    con = lake.attach(target, read_only=True)
+    version = _lake_version(con)
     if version == 0:
+        con.close()
         raise WarehouseMissingError(
             f"the DuckLake warehouse ({target.label}) has no tables yet: run `newswatch run` first"
         )
-    if version < latest:
+    if version < max(m.version for m in MIGRATIONS):  # written by an older newswatch: migrate, reopen
+        con.close()
         with write_connection(target, wait_s=60.0):
             pass
-    con = lake.attach(target, read_only=True)
+        con = lake.attach(target, read_only=True)
     try:
         if sandboxed:  # the lake's own data files stay readable, nothing else
             data_dir = target.data_path.rstrip("/") + "/"
